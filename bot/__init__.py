@@ -1,0 +1,1 @@
+"""relbot: skills practice for boundaries and interdependence, on Telegram."""

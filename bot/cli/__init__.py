@@ -1,0 +1,52 @@
+"""Command line: `relbot validate | chat | test | graph | export-text | run`.
+
+`main(argv) -> int` so that tests call it directly; `python -m bot` and the `relbot`
+console script both end up here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli import chat, graph_cmd, test_cmd, validate_cmd
+
+__all__ = ["main"]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="relbot",
+        description="relbot: practise boundaries and notice patterns, on Telegram.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (validate_cmd, chat, test_cmd, graph_cmd):
+        module.add_parser(sub)
+    try:
+        from bot.cli import export_cmd
+
+        export_cmd.add_parser(sub)
+    except ImportError:  # pragma: no cover - optional while being built
+        pass
+    try:
+        from bot.cli import run_cmd
+
+        run_cmd.add_parser(sub)
+    except ImportError:  # pragma: no cover
+        pass
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if not getattr(args, "func", None):
+        p.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,56 @@
+"""`relbot validate [PATH...]`: every problem in the dialogues, as a compiler would list it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli.folders import default_dir, load_folder, transcript_files
+from bot.core.diagnostics import Diagnostic, format_human, format_json, has_errors
+from bot.core.format import TRANSCRIPT, check_shape
+from bot.core.loader import load_yaml
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check dialogue files and print every problem")
+    p.add_argument("paths", nargs="*", type=Path,
+                   help="dialogue folders or files (default: the shipped dialogues)")
+    p.add_argument("--format", choices=("human", "json"), default="human")
+    p.set_defaults(func=run)
+
+
+def collect(paths: list[Path]) -> list[Diagnostic]:
+    """Diagnostics for folders (everything in them) or single files (theirs only)."""
+    out: list[Diagnostic] = []
+    for path in paths or [default_dir()]:
+        if path.is_dir():
+            _, diagnostics = load_folder(path)
+            out += diagnostics
+            for f in transcript_files(path):
+                ld = load_yaml(f.read_text(encoding="utf-8"), str(f))
+                check_shape(ld, TRANSCRIPT)
+                out += ld.diagnostics
+        elif path.is_file():
+            folder = path.parent
+            if folder.name == "tests":
+                ld = load_yaml(path.read_text(encoding="utf-8"), str(path))
+                check_shape(ld, TRANSCRIPT)
+                out += ld.diagnostics
+                continue
+            _, diagnostics = load_folder(folder)
+            out += [d for d in diagnostics if Path(d.file) == path]
+        else:
+            from bot.core.diagnostics import CODES
+
+            spec = CODES["D040"]
+            out.append(Diagnostic("D040", spec.severity, str(path), 1, 1,
+                                  "no such file or folder", "check the path"))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    diagnostics = collect(args.paths)
+    print(format_json(diagnostics) if args.format == "json" else format_human(diagnostics))
+    return 1 if has_errors(diagnostics) else 0

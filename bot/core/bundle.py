@@ -1,0 +1,67 @@
+"""Load a whole dialogues folder (given as texts) into a checked `Bundle`.
+
+The caller reads the files; this module only parses, checks shape, builds the model and
+runs the semantic checks, returning every diagnostic. A folder with errors still yields
+a bundle of whatever could be built, so one run reports everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePath
+
+from bot.core.build import build_dialogue, build_global
+from bot.core.diagnostics import CODES, Diagnostic
+from bot.core.format import DIALOGUE, GLOBAL, check_shape
+from bot.core.loader import load_yaml
+from bot.core.model import Bundle, Dialogue, GlobalConfig
+from bot.core.validate import validate
+
+__all__ = ["GLOBAL_FILE", "load_bundle"]
+
+GLOBAL_FILE = "_global.yaml"
+
+
+def _fallback_config() -> GlobalConfig:
+    return GlobalConfig(("en",), "", "", (), {}, {}, {})
+
+
+def load_bundle(sources: Mapping[str, str]) -> tuple[Bundle, list[Diagnostic]]:
+    """`sources` maps file names to their text: `_global.yaml` and one file per module."""
+    diagnostics: list[Diagnostic] = []
+    config = _fallback_config()
+    global_name = next((f for f in sources if PurePath(f).name == GLOBAL_FILE), None)
+    if global_name is None:
+        spec = CODES["D040"]
+        diagnostics.append(Diagnostic("D040", spec.severity, GLOBAL_FILE, 1, 1,
+                                      f"{GLOBAL_FILE} is missing", spec.fix))
+    else:
+        ld = load_yaml(sources[global_name], global_name)
+        if check_shape(ld, GLOBAL):
+            config = build_global(ld)
+        diagnostics += ld.diagnostics
+    dialogues: dict[str, Dialogue] = {}
+    unbuilt: set[str] = set()
+    for name in sorted(sources):
+        if name == global_name:
+            continue
+        ld = load_yaml(sources[name], name)
+        ok = check_shape(ld, DIALOGUE)
+        if ok:
+            d = build_dialogue(ld, config.languages)
+            stem = PurePath(name).stem
+            if d.id != stem:
+                ld.diag("D016", ("dialogue",), f"dialogue id '{d.id}' but the file is {stem}.yaml")
+            if d.id in dialogues:
+                ld.diag("D015", ("dialogue",),
+                        f"dialogue id '{d.id}' is also used by {dialogues[d.id].file}")
+            else:
+                dialogues[d.id] = d
+        else:
+            named = ld.data.get("dialogue") if isinstance(ld.data, dict) else None
+            unbuilt.add(named if isinstance(named, str) else PurePath(name).stem)
+        diagnostics += ld.diagnostics
+    bundle = Bundle(config, dialogues, frozenset(unbuilt))
+    diagnostics += validate(bundle)
+    diagnostics.sort(key=lambda d: (d.file, d.line, d.column, d.code))
+    return bundle, diagnostics

@@ -1,0 +1,400 @@
+"""The step: (session, event) -> (new session, outputs). Pure: no I/O, no globals.
+
+Telegram, the terminal and the transcript runner all call `step`. It never raises on
+anything a person can send: unknown text, a stale or forged button, a huge or strange
+string all produce a helpful re-prompt. Sessions are immutable; a step copies the
+small variables mapping once and returns a new `Session`.
+
+Transitions come from each dialogue's compiled `transitions.Machine` (the table);
+states without input (`goto`, `branch`, `call`, `end`) are followed in a loop until
+the dialogue waits for the person again.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.compile import CompiledBundle, CompiledDialogue, CompiledState, normalize
+from bot.core.model import IntentAction
+from bot.core.types import (
+    Button,
+    Chosen,
+    Ended,
+    Event,
+    Frame,
+    IntentInvoked,
+    Message,
+    Output,
+    Pressed,
+    RecordSaved,
+    Session,
+    SettingChanged,
+    Stale,
+    Started,
+    TimedOut,
+    Typed,
+)
+
+__all__ = ["MAX_INPUT", "Trace", "clean_text", "step"]
+
+MAX_INPUT = 20_000  # longer input is cut before any work is done on it
+MAX_AUTO_STEPS = 500  # a validated bundle never loops; this only bounds a broken one
+MAX_HISTORY = 20
+MAX_DEPTH = 8  # sub-dialogues within sub-dialogues
+Trace = Callable[[str, str, str, str], None]
+
+
+def clean_text(text: str) -> str:
+    """Bounded, NFC-normalized text without control characters (newlines kept)."""
+    text = unicodedata.normalize("NFC", text[:MAX_INPUT])
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
+    return text.strip()
+
+
+def step(compiled: CompiledBundle, session: Session, event: Event,
+         trace: Trace | None = None) -> tuple[Session, tuple[Output, ...]]:
+    """Apply one event. `trace(module, source, trigger, dest)` sees each transition taken."""
+    run = _Run(compiled, session, trace)
+    if run.handle(event) is _UNCHANGED:
+        return session, tuple(run.out)
+    return run.session(), tuple(run.out)
+
+
+_UNCHANGED = object()
+
+
+class _Run:
+    """The mutable scratchpad of a single step; discarded when the step returns."""
+
+    def __init__(self, compiled: CompiledBundle, session: Session, trace: Trace | None) -> None:
+        self.c = compiled
+        self.stack = list(session.stack)
+        self.vars = dict(session.vars)
+        self.step = session.step
+        self.history = list(session.history)
+        self.trace = trace
+        self.out: list[Output] = []
+
+    def session(self) -> Session:
+        return Session(tuple(self.stack), self.vars, self.step, tuple(self.history[-MAX_HISTORY:]))
+
+    @property
+    def lang(self) -> str:
+        return str(self.vars.get("language") or "en")
+
+    def say(self, key: str, **values: Any) -> None:
+        self.out.append(Message(self.c.string(key, self.lang, **values)))
+
+    # --- events -----------------------------------------------------------------
+
+    def handle(self, event: Event) -> object:
+        if isinstance(event, Started):
+            self.start_top(event.module or self.c.config.start)
+            return None
+        where = self.where()
+        if where is None:
+            if isinstance(event, Pressed):
+                self.out.append(Stale(self.c.string("stale_button", self.lang)))
+                return _UNCHANGED
+            if isinstance(event, IntentInvoked) and self.invoke(event.name):
+                return None
+            self.say("idle")
+            self.start_top(self.c.config.menu)
+            return None
+        dialogue, state = where
+        if isinstance(event, Pressed):
+            choice = state.choices.get(event.choice) if state.kind == "choices" else None
+            if event.step != self.step or choice is None:
+                self.out.append(Stale(self.c.string("stale_button", self.lang)))
+                return _UNCHANGED
+            self.choose(dialogue, state, event.choice)
+        elif isinstance(event, Typed):
+            self.typed(dialogue, state, clean_text(event.text))
+        elif isinstance(event, IntentInvoked):
+            if not self.invoke(event.name):
+                self.reask(state)
+        elif isinstance(event, TimedOut):
+            target = state.source.timeout
+            if target is None:
+                return _UNCHANGED
+            self.traced(dialogue.id, state.name, "timeout", target)
+            self.enter(target)
+        return None
+
+    def where(self) -> tuple[CompiledDialogue, CompiledState] | None:
+        """The dialogue and state the person is in, or None when idle (or unknown)."""
+        if not self.stack:
+            return None
+        frame = self.stack[-1]
+        dialogue = self.c.dialogues.get(frame.module)
+        state = dialogue.states.get(frame.state) if dialogue else None
+        if dialogue is None or state is None or state.kind not in ("choices", "ask"):
+            self.stack.clear()  # content changed under a stored session: start clean
+            return None
+        return dialogue, state
+
+    def typed(self, dialogue: CompiledDialogue, state: CompiledState, text: str) -> None:
+        key = normalize(text) if len(text) <= 200 else ""
+        intent = self.c.intent_words.get(self.lang, {}).get(key)
+        if intent and self.resolve(intent) is not None:
+            self.invoke(intent)
+            return
+        if state.kind == "choices":
+            choice = state.by_label.get(self.lang, {}).get(key)
+            if choice is None:
+                self.say("choose_button")
+                self.reask(state, same_step=True)
+            else:
+                self.choose(dialogue, state, choice)
+            return
+        self.answer(dialogue, state, text, key)
+
+    def answer(self, dialogue: CompiledDialogue, state: CompiledState, text: str,
+               key: str) -> None:
+        ask = state.source.ask
+        assert ask is not None
+        value: Any = None
+        problem: tuple[str, dict[str, Any]] | None = None
+        if ask.kind == "text":
+            if not text:
+                problem = ("text_empty", {})
+            elif len(text) > ask.max_length:
+                problem = ("text_too_long", {"max": ask.max_length})
+            else:
+                value = text
+        elif ask.kind == "yes_no":
+            value = self.c.yes_no.get(self.lang, {}).get(key)
+            if value is None:
+                problem = ("yes_no", {})
+        else:
+            low = ask.min if ask.min is not None else 0
+            high = ask.max if ask.max is not None else (10 if ask.kind == "scale" else math.inf)
+            value = _number(text, whole=ask.kind == "scale")
+            if value is None or not low <= value <= high:
+                problem = (ask.kind, {"min": _plain(low), "max": _plain(high)})
+        if problem is not None:
+            if state.retry is not None:
+                self.out.append(Message(state.retry.render(self.lang, self.vars)))
+            else:
+                self.say(problem[0], **problem[1])
+            return
+        self.remember(state.name, [ask.into])
+        self.vars[ask.into] = value
+        self.traced(dialogue.id, state.name, "answer", state.source.goto)
+
+    # --- choices, intents, history ---------------------------------------------
+
+    def choose(self, dialogue: CompiledDialogue, state: CompiledState, choice_id: str) -> None:
+        choice = state.choices[choice_id]
+        self.out.append(Chosen(choice.label.render(self.lang, self.vars)))
+        self.remember(state.name, [k for k, _ in choice.set] + [k for k, _ in choice.add])
+        self.assign(choice.set)
+        for name, amount in choice.add:
+            current = self.vars.get(name)
+            self.vars[name] = (current if isinstance(current, (int, float)) else 0) + amount
+        self.traced(dialogue.id, state.name, f"choose:{choice_id}", None)
+
+    def remember(self, state: str, names: list[str]) -> None:
+        """Push an undo entry so `back` can restore these variables and this question."""
+        undo = tuple((n, [self.vars[n]] if n in self.vars else []) for n in names)
+        self.history.append((state, undo))
+
+    def resolve(self, name: str) -> IntentAction | None:
+        """The intent as it applies here: state override, then module, then global."""
+        where = self.stack[-1] if self.stack else None
+        dialogue = self.c.dialogues.get(where.module) if where else None
+        if dialogue is not None and where is not None:
+            state = dialogue.states.get(where.state)
+            if state is not None and name in state.intents:
+                return state.intents[name]
+            if name in dialogue.model.intents:
+                return dialogue.model.intents[name]
+        return self.c.config.intents.get(name)
+
+    def invoke(self, name: str) -> bool:
+        """Run an intent; False if it is off or unknown here (the caller re-asks)."""
+        intent = self.resolve(name)
+        if intent is None:
+            return False
+        for text in intent.say:
+            self.out.append(Message(text.get(self.lang)))
+        if intent.goto:
+            self.start_top(intent.goto)
+        elif intent.call:
+            self.call(intent.call)
+        elif intent.restart and self.stack:
+            self.start_top(self.stack[0].module)
+        elif intent.back:
+            self.back()
+        elif self.stack:
+            self.reask(self.c.dialogues[self.stack[-1].module].states[self.stack[-1].state])
+        else:
+            self.start_top(self.c.config.menu)
+        return True
+
+    def back(self) -> None:
+        frame = self.stack[-1] if self.stack else None
+        if not self.history or frame is None:
+            self.say("no_back")
+            if frame is not None:
+                self.reask(self.c.dialogues[frame.module].states[frame.state])
+            return
+        state_name, undo = self.history.pop()
+        for name, old in undo:
+            if old:
+                self.vars[name] = old[0]
+            else:
+                self.vars.pop(name, None)
+        self.stack[-1] = frame._replace(state=state_name)
+        self.reask(self.c.dialogues[frame.module].states[state_name])
+
+    def reask(self, state: CompiledState, *, same_step: bool = False) -> None:
+        """Show the state's question again (its last message, with its buttons)."""
+        if not same_step:
+            self.step += 1
+        text = state.say[-1].render(self.lang, self.vars) if state.say else ""
+        if state.kind == "choices":
+            buttons = self.buttons(state)
+            if text:
+                self.out.append(Message(text, buttons, state.source.columns))
+            elif buttons:
+                self.out.append(Message("…", buttons, state.source.columns))
+        elif text:
+            self.out.append(Message(text))
+
+    def buttons(self, state: CompiledState) -> tuple[Button, ...]:
+        return tuple(Button(c.id, c.label.render(self.lang, self.vars))
+                     for c in state.choices.values())
+
+    # --- moving between states ------------------------------------------------
+
+    def traced(self, module: str, source: str, trigger: str, dest: str | None) -> None:
+        """Take the machine's transition for (source, trigger) and enter its destination."""
+        dialogue = self.c.dialogues[module]
+        target = dest
+        for t in dialogue.destinations(source, trigger):
+            if all(cond.func(self.vars) == cond.target for cond in t.conditions):
+                target = t.dest
+                break
+        if target is None:
+            return
+        if self.trace is not None:
+            self.trace(module, source, trigger, target)
+        self.enter(target)
+
+    def start_top(self, module: str) -> None:
+        """Leave everything and start `module` as the top-level module."""
+        if self.stack:
+            self.out.append(Ended(self.stack[0].module))
+        self.stack.clear()
+        self.history.clear()
+        self.vars = {k: v for k, v in self.vars.items() if k in self.c.kept}
+        self.push(module, None)
+
+    def call(self, module: str, return_to: str | None = None) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            self.start_top(module)
+            return
+        self.push(module, return_to or self.stack[-1].state)
+
+    def push(self, module: str, return_to: str | None) -> None:
+        dialogue = self.c.dialogues.get(module) or self.c.dialogues[self.c.config.menu]
+        for name, value in dialogue.defaults:
+            self.vars[name] = value
+        for name, value in dialogue.kept_defaults:
+            self.vars.setdefault(name, value)
+        self.stack.append(Frame(dialogue.id, dialogue.model.start, return_to))
+        self.history.clear()
+        self.enter(dialogue.model.start)
+
+    def enter(self, name: str) -> None:
+        for _ in range(MAX_AUTO_STEPS):
+            frame = self.stack[-1]
+            dialogue = self.c.dialogues[frame.module]
+            state = dialogue.states[name]
+            self.stack[-1] = frame._replace(state=name)
+            self.assign(state.set)
+            source = state.source
+            if source.save is not None:
+                data = {f: self.vars.get(f) for f in source.save.fields}
+                self.out.append(RecordSaved(source.save.kind, data))
+            texts = [t.render(self.lang, self.vars) for t in state.say]
+            if state.kind == "choices":
+                self.step += 1
+                last = texts.pop() if texts else "…"
+                self.out.extend(Message(t) for t in texts)
+                self.out.append(Message(last, self.buttons(state), source.columns))
+                return
+            self.out.extend(Message(t) for t in texts)
+            if state.kind == "ask":
+                self.step += 1
+                return
+            if state.kind in ("goto", "branch"):
+                nxt = self._next(dialogue, name)
+                if nxt is None:
+                    return
+                name = nxt
+            elif state.kind == "call":
+                self.call(source.call or "", return_to=source.return_to)
+                return
+            else:
+                self.finish(dialogue, source.end_next)
+                return
+        self.start_top(self.c.config.menu)  # unreachable for a validated bundle
+
+    def _next(self, dialogue: CompiledDialogue, name: str) -> str | None:
+        for t in dialogue.destinations(name, "next"):
+            if all(cond.func(self.vars) == cond.target for cond in t.conditions):
+                if self.trace is not None:
+                    self.trace(dialogue.id, name, "next", t.dest)
+                return str(t.dest)
+        return None
+
+    def finish(self, dialogue: CompiledDialogue, next_module: str | None) -> None:
+        """The current dialogue reached an end state."""
+        finished = self.stack.pop()
+        for name, _ in dialogue.defaults:
+            self.vars.pop(name, None)
+        self.history.clear()
+        if next_module:
+            self.out.append(Ended(self.stack[0].module if self.stack else finished.module))
+            self.stack.clear()
+            self.push(next_module, None)
+        elif self.stack:
+            parent = self.stack[-1]
+            caller = self.c.dialogues[parent.module]
+            if finished.return_to is None:
+                return
+            if self.trace is not None and caller.states[parent.state].kind == "call":
+                self.trace(parent.module, parent.state, "return", finished.return_to)
+            self.enter(finished.return_to)
+        else:
+            self.out.append(Ended(finished.module))
+
+    def assign(self, pairs: tuple[tuple[str, Any], ...]) -> None:
+        for name, value in pairs:
+            if self.vars.get(name) == value and name in self.vars:
+                continue
+            self.vars[name] = value
+            if name == "language" or name in self.c.config.consent:
+                self.out.append(SettingChanged(name, value))
+
+
+def _number(text: str, *, whole: bool) -> float | int | None:
+    try:
+        value = float(text.replace(",", ".").strip())
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    if value.is_integer():
+        return int(value)
+    return None if whole else value
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,206 @@
+"""The dialogue file format, described once as data.
+
+`DIALOGUE`, `GLOBAL` and `TRANSCRIPT` describe the three kinds of YAML file an
+author writes. `check_shape` uses them to report structural mistakes; `json_schema`
+turns the same description into `schema.json` for editors (a test keeps the shipped
+file current). Meaning (does this state exist? is this variable set?) is checked
+later, in `bot.core.validate`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.core.loader import Loaded
+from bot.core.shapes import (
+    Bool,
+    Enum,
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Num,
+    Obj,
+    OneOrList,
+    Ref,
+    Scalar,
+    Shape,
+    Str,
+    Union,
+)
+
+__all__ = [
+    "ASK_KINDS", "DIALOGUE", "GLOBAL", "INTENT_NAMES", "LANG_PATTERN", "NEXT_KEYS",
+    "TRANSCRIPT", "check_shape", "json_schema",
+]
+
+NAME = r"[a-z][a-z0-9_]*"
+NAME_HINT = "lower-case letters, digits and _ , starting with a letter"
+LANG_PATTERN = r"[a-z]{2}"
+CHOICE_ID = r"[a-z0-9][a-z0-9_]*"
+ASK_KINDS = ("text", "number", "scale", "yes_no")
+INTENT_NAMES = ("cancel", "help", "back", "sos", "menu", "restart")
+NEXT_KEYS = ("choices", "ask", "goto", "branch", "call", "end")
+
+_name = Str(NAME, NAME_HINT)
+_state_ref = Str(NAME, NAME_HINT, description="the name of a state in this module")
+_dialogue_ref = Str(NAME, NAME_HINT, description="a module id (its file name without .yaml)")
+TEXT = Union(
+    [(str, Str(description="English text")),
+     (dict, MapOf(Str(), LANG_PATTERN, "two-letter language codes like en, es"))],
+    description="Text a person reads: `en: ...` and other languages, or plain English text.",
+)
+_texts = OneOrList(TEXT, description="One text, or a list of texts (one chat bubble each).")
+_words = MapOf(ListOf(Str()), LANG_PATTERN, "two-letter language codes like en, es",
+               description="Typed words per language that trigger this.")
+
+CHOICE = Obj("choice", {
+    "id": Field(Str(CHOICE_ID, "a short id: a-z, 0-9 and _"), True),
+    "label": Field(TEXT, True),
+    "goto": Field(_state_ref, True),
+    "set": Field(MapOf(Scalar(), NAME, NAME_HINT, description="variables to set")),
+    "add": Field(MapOf(Num(), NAME, NAME_HINT, description="numbers to add to variables")),
+}, description="A button.")
+
+ASK = Obj("ask", {
+    "into": Field(_name, True),
+    "kind": Field(Enum(ASK_KINDS), True),
+    "max_length": Field(Int(1, description="text: most characters accepted (default 500)")),
+    "min": Field(Num(description="number/scale: smallest accepted")),
+    "max": Field(Num(description="number/scale: largest accepted")),
+    "retry": Field(TEXT),
+}, description="Wait for typed text, check it, store it in a variable.")
+
+ARM = Obj("branch_arm", {
+    "if": Field(Str(description="a condition, e.g. mood >= 7 and not store_answers")),
+    "goto": Field(_state_ref, True),
+}, description="One way out of a branch; the last one has no `if`.")
+
+SAVE = Obj("save", {
+    "kind": Field(_name, True),
+    "fields": Field(ListOf(_name), True),
+}, description="Save a structured record of these variables (only with consent).")
+
+END = Union([
+    (bool, Bool()),
+    (dict, Obj("end", {"next": Field(_dialogue_ref)}, description="End, then start `next`.")),
+], description="`end: true`, or `end: {next: menu}` to start another module.")
+
+INTENT_ACTION = Obj("intent", {
+    "words": Field(_words),
+    "say": Field(_texts),
+    "goto": Field(_dialogue_ref),
+    "call": Field(_dialogue_ref),
+    "back": Field(Bool()),
+    "restart": Field(Bool()),
+}, description="What an intent does: say something, then goto / call a module, or go back.")
+
+_intent_override = Union([
+    (str, Enum(("off",), description="switch the intent off here")),
+    (dict, INTENT_ACTION),
+])
+INTENTS = Obj("intents", {n: Field(_intent_override) for n in INTENT_NAMES},
+              description="Override global intents here.")
+
+STATE = Obj("state", {
+    "say": Field(_texts),
+    "set": Field(MapOf(Scalar(), NAME, NAME_HINT)),
+    "save": Field(SAVE),
+    "columns": Field(Int(1, description="buttons per row")),
+    "choices": Field(ListOf(CHOICE)),
+    "ask": Field(ASK),
+    "goto": Field(_state_ref),
+    "branch": Field(ListOf(ARM)),
+    "call": Field(_dialogue_ref),
+    "return_to": Field(_state_ref),
+    "end": Field(END),
+    "intents": Field(INTENTS),
+    "timeout": Field(_state_ref),
+}, description="A step of the dialogue.")
+
+DIALOGUE = Obj("dialogue", {
+    "dialogue": Field(_name, True),
+    "title": Field(TEXT, True),
+    "description": Field(TEXT),
+    "languages": Field(ListOf(Str(LANG_PATTERN, "a two-letter language code"))),
+    "start": Field(_state_ref, True),
+    "variables": Field(MapOf(Scalar(), NAME, NAME_HINT)),
+    "keep": Field(ListOf(_name)),
+    "intents": Field(INTENTS),
+    "states": Field(MapOf(Ref(lambda: STATE), NAME, NAME_HINT), True),
+}, description="A relbot module.")
+
+GLOBAL = Obj("global", {
+    "languages": Field(ListOf(Str(LANG_PATTERN, "a two-letter language code")), True),
+    "start": Field(_dialogue_ref, True),
+    "menu": Field(_dialogue_ref, True),
+    "consent": Field(ListOf(_name)),
+    "intents": Field(Obj("global_intents", {n: Field(INTENT_ACTION) for n in INTENT_NAMES})),
+    "words": Field(MapOf(_words, r"yes|no", "yes or no")),
+    "strings": Field(MapOf(TEXT)),
+}, description="Settings for every module (_global.yaml).")
+
+STEP = Obj("step", {
+    "press": Field(Str(description="a button label or id")),
+    "type": Field(Union([(str, Str()), ((int, float), Num())])),
+    "intent": Field(Enum(INTENT_NAMES)),
+    "timeout": Field(Bool()),
+    "expect": Field(OneOrList(Str())),
+    "not_expect": Field(OneOrList(Str())),
+    "buttons": Field(ListOf(Str())),
+    "saved": Field(_name),
+    "ended": Field(Bool()),
+}, description="One user action (or none, for the opening) and what the bot should show.")
+
+TRANSCRIPT = Obj("transcript_file", {
+    "module": Field(_dialogue_ref, True),
+    "lang": Field(Str(LANG_PATTERN, "a two-letter language code")),
+    "transcripts": Field(ListOf(Obj("transcript", {
+        "name": Field(Str(), True),
+        "vars": Field(MapOf(Scalar(), NAME, NAME_HINT)),
+        "steps": Field(ListOf(STEP), True),
+    })), True),
+}, description="Transcript tests for one module.")
+
+
+def check_shape(ld: Loaded, shape: Shape) -> bool:
+    """Check the loaded data against a shape; problems go into `ld.diagnostics`."""
+    if ld.data is None:
+        return False
+    return shape.check(ld.data, (), ld)
+
+
+def _collect(shape: Any, seen: dict[str, Obj]) -> None:
+    if isinstance(shape, Obj):
+        if shape.name in seen:
+            return
+        seen[shape.name] = shape
+        for f in shape.fields.values():
+            _collect(f.resolve(), seen)
+        if shape.extra is not None:
+            _collect(shape.extra, seen)
+    elif isinstance(shape, Ref):
+        _collect(shape._obj(), seen)
+    elif isinstance(shape, (ListOf, OneOrList)):
+        _collect(shape.item, seen)
+    elif isinstance(shape, MapOf):
+        _collect(shape.value, seen)
+    elif isinstance(shape, Union):
+        for _, s in shape.options:
+            _collect(s, seen)
+
+
+def json_schema() -> str:
+    """The JSON Schema for all three file kinds, as shipped in `bot/core/schema.json`."""
+    defs: dict[str, Obj] = {}
+    for top in (DIALOGUE, GLOBAL, TRANSCRIPT):
+        _collect(top, defs)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://relbot.invalid/schema/dialogue.json",
+        "title": "relbot dialogue files",
+        "anyOf": [DIALOGUE.schema(), GLOBAL.schema(), TRANSCRIPT.schema()],
+        "$defs": {name: obj.definition() for name, obj in sorted(defs.items())},
+    }
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,135 @@
+"""YAML loading that remembers where every value came from.
+
+Authors need file:line:column for every problem, so the loader turns YAML into plain
+Python values *and* a table from each value's path (e.g. ``("states", "intro", "say")``)
+to its position. Two YAML habits are switched off because they hurt authors:
+``on/off/yes/no`` stay strings (they are state ids and answers here; only
+``true``/``false`` are booleans), and a duplicate key is reported instead of silently
+keeping the last one.
+
+This module reads text it is given; reading files is the caller's business.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from bot.core.diagnostics import CODES, Diagnostic
+
+__all__ = ["Loaded", "Path", "Position", "load_yaml"]
+
+Path = tuple[str | int, ...]
+Position = tuple[int, int]  # 1-based line, column
+
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _AuthorLoader(yaml.SafeLoader):
+    """SafeLoader where only true/false are booleans."""
+
+
+_AuthorLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_AuthorLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A loaded file: its data, where each path sits, and the problems found."""
+
+    file: str
+    data: Any
+    positions: dict[Path, Position] = field(default_factory=dict)
+    key_positions: dict[Path, Position] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    quoted: set[Path] = field(default_factory=set)  # scalars written in quotes
+
+    def at(self, path: Path) -> Position:
+        """Position of the value at `path`, or of its nearest located ancestor."""
+        while path:
+            if path in self.positions:
+                return self.positions[path]
+            path = path[:-1]
+        return self.positions.get((), (1, 1))
+
+    def key_at(self, path: Path) -> Position:
+        """Position of the key that introduces `path` (falls back to the value)."""
+        return self.key_positions.get(path) or self.at(path)
+
+    def diag(self, code: str, path: Path, message: str, hint: str = "", *,
+             key: bool = False) -> None:
+        line, column = self.key_at(path) if key else self.at(path)
+        spec = CODES[code]
+        self.diagnostics.append(
+            Diagnostic(code, spec.severity, self.file, line, column, message, hint or spec.fix)
+        )
+
+
+def _mark(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def load_yaml(text: str, file: str) -> Loaded:
+    """Parse `text`; syntax errors become a D001 diagnostic and `data` is None."""
+    result = Loaded(file, None)
+    loader = _AuthorLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is not None:
+            result.data = _build(loader, root, (), result)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "could not read YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        result.diagnostics.append(
+            Diagnostic("D001", CODES["D001"].severity, file, line, column,
+                       f"YAML syntax error: {problem}{context}", CODES["D001"].fix)
+        )
+        result.data = None
+    except yaml.YAMLError as exc:  # not marked: still a diagnostic, never a traceback
+        result.diagnostics.append(
+            Diagnostic("D001", CODES["D001"].severity, file, 1, 1,
+                       f"YAML syntax error: {exc}", CODES["D001"].fix)
+        )
+        result.data = None
+    finally:
+        loader.dispose()
+    return result
+
+
+def _build(loader: _AuthorLoader, node: yaml.Node, path: Path, out: Loaded) -> Any:
+    out.positions[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                key = str(key)
+            child = (*path, key)
+            if key in mapping:
+                line, column = _mark(key_node)
+                first = out.key_positions[child]
+                out.diagnostics.append(
+                    Diagnostic("D003", CODES["D003"].severity, out.file, line, column,
+                               f"duplicate key '{key}' (first at line {first[0]})",
+                               CODES["D003"].fix)
+                )
+                continue
+            out.key_positions[child] = _mark(key_node)
+            mapping[key] = _build(loader, value_node, child, out)
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, (*path, i), out) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"'):
+        out.quoted.add(path)
+    return loader.construct_object(node, deep=True)

@@ -1,0 +1,179 @@
+"""The plain data that crosses the core's boundary: events in, outputs out, sessions.
+
+A step is `step(compiled, session, event) -> (session, outputs)`. Everything here is a
+frozen dataclass of plain values, so the Telegram adapter, the terminal and the
+transcript runner can all render the same outputs, and sessions serialize to a few
+hundred bytes of JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+__all__ = [
+    "Button", "Chosen", "Ended", "Event", "Frame", "IntentInvoked", "Message", "Output",
+    "Pressed", "RecordSaved", "Session", "SettingChanged", "Stale", "Started", "TimedOut",
+    "Typed", "decode_callback", "encode_callback",
+]
+
+
+# --- events -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """Begin a module afresh (`None`: the configured start module)."""
+
+    module: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A button press, identified by the step it was shown at and the choice id."""
+
+    step: int
+    choice: str
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntentInvoked:
+    name: str  # cancel, help, back, sos, menu, restart
+
+
+@dataclass(frozen=True, slots=True)
+class TimedOut:
+    pass
+
+
+Event = Started | Pressed | Typed | IntentInvoked | TimedOut
+
+
+# --- outputs ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    columns: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """The person chose this button: adapters show it in place of the keyboard."""
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """A press on a button from an earlier step (or forged): nothing changed."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSaved:
+    """A structured result to store, if the person consented (`store_answers`)."""
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChanged:
+    """The language or a consent flag changed: adapters persist it."""
+
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A top-level module finished."""
+
+    module: str
+
+
+Output = Message | Chosen | Stale | RecordSaved | SettingChanged | Ended
+
+
+# --- session ------------------------------------------------------------------------
+
+class Frame(NamedTuple):
+    module: str
+    state: str
+    return_to: str | None = None  # the caller's state to continue at, for a sub-dialogue
+
+
+MISSING: Any = None  # marks "the variable did not exist" in an undo entry (encoded as [])
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """All per-person dialogue state: small plain data, never a machine or a model."""
+
+    stack: tuple[Frame, ...] = ()
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    step: int = 0
+    history: tuple[tuple[str, tuple[tuple[str, list[Any]], ...]], ...] = ()
+
+    @property
+    def language(self) -> str:
+        return str(self.vars.get("language") or "en")
+
+    @property
+    def module(self) -> str | None:
+        return self.stack[0].module if self.stack else None
+
+    def to_json(self) -> str:
+        data = {"s": [list(f) for f in self.stack], "v": dict(self.vars), "n": self.step}
+        if self.history:
+            data["h"] = [[state, [[k, old] for k, old in undo]] for state, undo in self.history]
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Session:
+        """Decode a stored session; anything unreadable becomes a fresh session."""
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(
+                stack=tuple(Frame(*f) for f in data.get("s", [])),
+                vars=dict(data.get("v", {})),
+                step=int(data.get("n", 0)),
+                history=tuple((h[0], tuple((k, old) for k, old in h[1]))
+                              for h in data.get("h", [])),
+            )
+        except (ValueError, TypeError, KeyError, IndexError):
+            return cls()
+
+
+# --- callback data ------------------------------------------------------------------
+
+def encode_callback(step: int, choice: str) -> str:
+    """Telegram callback_data for a button: at most 12 + 1 + 24 bytes, well under 64."""
+    return f"{step}:{choice}"
+
+
+def decode_callback(data: str | None) -> Pressed | None:
+    """The press a callback_data stands for, or None if it is not one of ours."""
+    if not data or len(data) > 64:
+        return None
+    step, sep, choice = data.partition(":")
+    if not sep or not step.isdigit() or not choice or len(step) > 12:
+        return None
+    return Pressed(int(step), choice)
