@@ -17,7 +17,13 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.compile import CompiledBundle, CompiledDialogue, CompiledState, normalize
+from bot.core.compile import (
+    CompiledBundle,
+    CompiledDialogue,
+    CompiledState,
+    CompiledText,
+    normalize,
+)
 from bot.core.model import IntentAction
 from bot.core.types import (
     Button,
@@ -26,6 +32,7 @@ from bot.core.types import (
     Event,
     Frame,
     IntentInvoked,
+    LanguageSet,
     Message,
     Output,
     Pressed,
@@ -95,8 +102,18 @@ class _Run:
         if isinstance(event, Started):
             self.start_top(event.module or self.c.config.start)
             return None
+        if isinstance(event, LanguageSet):
+            if event.language not in self.c.config.languages:
+                return _UNCHANGED
+            self.assign((("language", event.language),))
+            where = self.where()
+            if where is not None:
+                self.reask(where[1])
+            return None
         where = self.where()
         if where is None:
+            if isinstance(event, TimedOut):  # a late timer after the module ended
+                return _UNCHANGED
             if isinstance(event, Pressed):
                 self.out.append(Stale(self.c.string("stale_button", self.lang)))
                 return _UNCHANGED
@@ -220,8 +237,10 @@ class _Run:
         intent = self.resolve(name)
         if intent is None:
             return False
-        for text in intent.say:
-            self.out.append(Message(text.get(self.lang)))
+        for text in intent.say:  # rendered like any text: {name} filled, {{ }} unescaped
+            words = CompiledText(text).render(self.lang, self.vars)
+            if words:
+                self.out.append(Message(words))
         if intent.goto:
             self.start_top(intent.goto)
         elif intent.call:
@@ -245,10 +264,14 @@ class _Run:
             return
         state_name, undo = self.history.pop()
         for name, old in undo:
+            before = self.vars.get(name)
             if old:
                 self.vars[name] = old[0]
             else:
                 self.vars.pop(name, None)
+            setting = name == "language" or name in self.c.config.consent
+            if setting and self.vars.get(name) != before:  # adapters persist settings
+                self.out.append(SettingChanged(name, self.vars.get(name)))
         self.stack[-1] = frame._replace(state=state_name)
         self.reask(self.c.dialogues[frame.module].states[state_name])
 
@@ -296,7 +319,7 @@ class _Run:
         self.push(module, None)
 
     def call(self, module: str, return_to: str | None = None) -> None:
-        if len(self.stack) >= MAX_DEPTH:
+        if not self.stack or len(self.stack) >= MAX_DEPTH:  # idle (sos after the end), or deep
             self.start_top(module)
             return
         self.push(module, return_to or self.stack[-1].state)

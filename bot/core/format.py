@@ -32,7 +32,7 @@ from bot.core.shapes import (
 
 __all__ = [
     "ASK_KINDS", "DIALOGUE", "GLOBAL", "INTENT_NAMES", "LANG_PATTERN", "NEXT_KEYS",
-    "TRANSCRIPT", "check_shape", "json_schema",
+    "TRANSCRIPT", "check_shape", "json_schema", "write_schema",
 ]
 
 NAME = r"[a-z][a-z0-9_]*"
@@ -167,6 +167,8 @@ TRANSCRIPT = Obj("transcript_file", {
 def check_shape(ld: Loaded, shape: Shape) -> bool:
     """Check the loaded data against a shape; problems go into `ld.diagnostics`."""
     if ld.data is None:
+        if not ld.diagnostics:  # an empty file: report it rather than skip it silently
+            shape.check(None, (), ld)
         return False
     return shape.check(ld.data, (), ld)
 
@@ -204,3 +206,16 @@ def json_schema() -> str:
         "$defs": {name: obj.definition() for name, obj in sorted(defs.items())},
     }
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schema() -> str:
+    """Rewrite the shipped `schema.json` from the format; returns its path."""
+    from pathlib import Path
+
+    target = Path(__file__).with_name("schema.json")
+    target.write_text(json_schema(), encoding="utf-8")
+    return str(target)
+
+
+if __name__ == "__main__":  # `python -m bot.core.format` regenerates schema.json
+    print(f"wrote {write_schema()}")

@@ -80,7 +80,17 @@ def _mark(node: yaml.Node) -> Position:
 def load_yaml(text: str, file: str) -> Loaded:
     """Parse `text`; syntax errors become a D001 diagnostic and `data` is None."""
     result = Loaded(file, None)
-    loader = _AuthorLoader(text)
+    try:
+        loader = _AuthorLoader(text)  # the reader rejects control characters right here
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - before.rfind("\n")
+        result.diagnostics.append(
+            Diagnostic("D001", CODES["D001"].severity, file, line, column,
+                       f"YAML syntax error: character #x{exc.character:04x} is not allowed "
+                       "(is this a text file?)", CODES["D001"].fix)
+        )
+        return result
     try:
         root = loader.get_single_node()
         if root is not None:
@@ -93,6 +103,12 @@ def load_yaml(text: str, file: str) -> Loaded:
         result.diagnostics.append(
             Diagnostic("D001", CODES["D001"].severity, file, line, column,
                        f"YAML syntax error: {problem}{context}", CODES["D001"].fix)
+        )
+        result.data = None
+    except RecursionError:  # brackets nested thousands deep
+        result.diagnostics.append(
+            Diagnostic("D001", CODES["D001"].severity, file, 1, 1,
+                       "YAML syntax error: nested too deeply", CODES["D001"].fix)
         )
         result.data = None
     except yaml.YAMLError as exc:  # not marked: still a diagnostic, never a traceback

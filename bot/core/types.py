@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
-    "Button", "Chosen", "Ended", "Event", "Frame", "IntentInvoked", "Message", "Output",
+    "Button", "Chosen", "Ended", "Event", "Frame", "IntentInvoked", "LanguageSet", "Message",
+    "Output",
     "Pressed", "RecordSaved", "Session", "SettingChanged", "Stale", "Started", "TimedOut",
     "Typed", "decode_callback", "encode_callback",
 ]
@@ -52,7 +53,14 @@ class TimedOut:
     pass
 
 
-Event = Started | Pressed | Typed | IntentInvoked | TimedOut
+@dataclass(frozen=True, slots=True)
+class LanguageSet:
+    """The person picked a language (e.g. /language): switch and ask the question again."""
+
+    language: str
+
+
+Event = Started | Pressed | Typed | IntentInvoked | TimedOut | LanguageSet
 
 
 # --- outputs ------------------------------------------------------------------------
@@ -151,15 +159,30 @@ class Session:
             return cls()
         try:
             data = json.loads(text)
-            return cls(
+            session = cls(
                 stack=tuple(Frame(*f) for f in data.get("s", [])),
                 vars=dict(data.get("v", {})),
                 step=int(data.get("n", 0)),
                 history=tuple((h[0], tuple((k, old) for k, old in h[1]))
                               for h in data.get("h", [])),
             )
-        except (ValueError, TypeError, KeyError, IndexError):
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
             return cls()
+        return session if session._well_formed() else cls()
+
+    def _well_formed(self) -> bool:
+        """Types a step relies on (a corrupted row must not crash every later message)."""
+        def name(value: Any) -> bool:
+            return isinstance(value, str)
+
+        return (
+            self.step >= 0
+            and all(name(m) and name(s) and (r is None or name(r)) for m, s, r in self.stack)
+            and all(name(k) for k in self.vars)
+            and all(name(state) and all(name(k) and isinstance(old, list) and len(old) <= 1
+                                        for k, old in undo)
+                    for state, undo in self.history)
+        )
 
 
 # --- callback data ------------------------------------------------------------------

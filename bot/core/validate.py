@@ -23,8 +23,14 @@ MAX_LABEL = 64  # longer labels are cut off on phones
 MAX_BUTTONS = 100  # Telegram's limit for one inline keyboard
 MAX_CHOICE_ID = 24  # callback data is "<step>:<id>", and must stay within 64 bytes
 NUMBER_WIDTH, BOOL_WIDTH, UNKNOWN_WIDTH = 16, 5, 500
-REQUIRED_STRINGS = ("choose_button", "text_empty", "text_too_long", "number", "scale",
-                    "yes_no", "no_back", "idle", "stale_button")
+REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
+    "choose_button", "text_empty", "text_too_long", "number", "scale", "yes_no", "no_back",
+    "idle", "stale_button", "unsupported", "group_chat", "language_prompt", "crisis_detected",
+    "privacy", "export_caption", "delete_confirm", "delete_yes", "delete_no", "delete_done",
+    "delete_kept", "error",
+    *(f"cmd_{name}" for name in ("start", "menu", "help", "back", "cancel", "restart",
+                                 "language", "sos", "privacy", "export", "delete")),
+)
 
 Report = Callable[..., None]
 
@@ -134,9 +140,9 @@ def check_states(bundle: Bundle, d: Dialogue, report: Report) -> None:
             if arm.condition is None:
                 report("D019", arm.path, "only the last branch entry may lack `if`",
                        "move this entry to the end, or give it an `if`")
-        for key, target in (("call", state.call), ("end", state.end_next)):
+        for where, target in (((*p, "call"), state.call), ((*p, "end", "next"), state.end_next)):
             if target and not bundle.has(target):
-                report("D012", (*p, key), f"no dialogue '{target}'",
+                report("D012", where, f"no dialogue '{target}'",
                        _did_you_mean(target, bundle.dialogues))
         seen: set[str] = set()
         for c in state.choices:

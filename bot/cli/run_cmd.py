@@ -1,0 +1,41 @@
+"""`relbot run`: connect to Telegram and serve every person who writes to the bot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli.folders import compiled_or_exit, default_dir
+from bot.config import ConfigError, Settings
+from bot.logs import setup_logging
+
+__all__ = ["add_parser", "run"]
+
+FLAGS = {  # flag -> environment variable of the same meaning
+    "token": "TELEGRAM_BOT_TOKEN", "api_url": "TELEGRAM_API_URL",
+    "database_url": "DATABASE_URL", "dialogues_dir": "DIALOGUES_DIR",
+    "log_level": "LOG_LEVEL", "webhook_url": "WEBHOOK_URL",
+    "webhook_secret": "WEBHOOK_SECRET", "port": "PORT", "listen": "LISTEN",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the Telegram bot (long polling, or webhook)")
+    for flag, env in FLAGS.items():
+        p.add_argument(f"--{flag.replace('_', '-')}", dest=flag, default=None,
+                       help=f"overrides ${env}")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env(**{env: getattr(args, flag) for flag, env in FLAGS.items()})
+    except ConfigError as exc:
+        print(f"relbot: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, [settings.token, settings.webhook_secret or ""])
+    compiled = compiled_or_exit(settings.dialogues_dir or default_dir())
+    from bot.tg.app import run as run_bot  # imports telegram only when actually running
+
+    run_bot(settings, compiled)
+    return 0

@@ -1,0 +1,83 @@
+"""Settings, read once from the environment (and the same names as `relbot run` flags).
+
+One place that knows every knob, like Starlette's `Config`: the rest of the bot receives
+a frozen `Settings` and never reads `os.environ` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "ConfigError", "Settings"]
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_URL = "sqlite:///data/relbot.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message is one line a person can act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: str
+    api_url: str = DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    dialogues_dir: Path | None = None
+    log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    port: int = 8080
+    listen: str = "0.0.0.0"
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url)
+
+    def __repr__(self) -> str:  # never show the token or the secret
+        return (f"Settings(api_url={self.api_url!r}, database_url={_safe_url(self.database_url)!r}"
+                f", webhook={self.webhook}, port={self.port})")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
+        """Build from environment variables; `overrides` (from flags) win when not None."""
+        source = dict(os.environ if env is None else env)
+        source.update({k: v for k, v in overrides.items() if v is not None})
+        token = source.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and "
+                              "export TELEGRAM_BOT_TOKEN=<its token> (or try `relbot chat`)")
+        webhook_url = source.get("WEBHOOK_URL") or None
+        secret = source.get("WEBHOOK_SECRET") or None
+        if webhook_url and not secret:
+            raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL: set it to a random "
+                              "string of 1-256 characters A-Z, a-z, 0-9, _ and -")
+        try:
+            port = int(source.get("PORT", "8080"))
+        except ValueError:
+            raise ConfigError(f"PORT must be a number, not {source.get('PORT')!r}") from None
+        dialogues = source.get("DIALOGUES_DIR")
+        return cls(
+            token=token,
+            api_url=source.get("TELEGRAM_API_URL") or DEFAULT_API_URL,
+            database_url=source.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            dialogues_dir=Path(dialogues) if dialogues else None,
+            log_level=(source.get("LOG_LEVEL") or "INFO").upper(),
+            webhook_url=webhook_url,
+            webhook_secret=secret,
+            port=port,
+            listen=source.get("LISTEN") or "0.0.0.0",
+        )
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,129 @@
+"""The shell around the pure core: one update in, state and replies committed together.
+
+Every incoming event passes through `Conversation.handle` and nowhere else: that is
+where a redelivered update is recognised (the inbox), free text is screened for crisis
+disclosures before the dialogue step, the step runs, and the new session, the replies
+(as outbox rows) and the records the person agreed to keep are written in ONE
+transaction under the person's lock. Nothing here talks to Telegram; the sender makes
+the outbox's calls after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from bot.core.compile import CompiledBundle
+from bot.core.engine import step
+from bot.core.types import (
+    Event,
+    IntentInvoked,
+    Message,
+    Output,
+    RecordSaved,
+    Session,
+    SettingChanged,
+    Stale,
+    Typed,
+)
+from bot.logs import user_ref
+from bot.safety import Screen
+from bot.storage import Store, UserRecord
+from bot.tg.render import ApiCall, PressedMessage, render
+
+__all__ = ["Conversation", "Handled", "Incoming"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An update reduced to what the conversation needs."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    event: Event | None = None  # None: only bookkeeping (e.g. a message we ignore)
+    language_code: str | None = None
+    pressed: PressedMessage | None = None
+    extra: tuple[ApiCall, ...] = ()  # adapter replies to send in order, before the step's
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    duplicate: bool = False
+    stale_text: str | None = None  # for answering a stale button press
+    enqueued: int = 0
+    language: str = "en"
+
+
+class Conversation:
+    """Applies incoming events for many people; safe to call concurrently."""
+
+    def __init__(self, store: Store, compiled: CompiledBundle, screen: Screen) -> None:
+        self.store = store
+        self.compiled = compiled
+        self.screen = screen
+
+    def language_for(self, user: UserRecord | None, language_code: str | None) -> str:
+        """The person's language: their choice, else Telegram's, if we have it, else English."""
+        if user is not None and user.language:
+            return user.language
+        code = (language_code or "").split("-")[0].lower()
+        return code if code in self.compiled.config.languages else "en"
+
+    async def handle(self, incoming: Incoming) -> Handled:
+        async with self.store.transaction(incoming.user_id) as tx:
+            if await tx.seen(incoming.update_id):
+                log.info("duplicate update skipped user=%s", user_ref(incoming.user_id))
+                return Handled(duplicate=True)
+            user = await tx.load_user()
+            language = self.language_for(user, incoming.language_code)
+            if user is None:
+                user = UserRecord(incoming.user_id, incoming.chat_id, language=language)
+            session = Session.from_json(user.session)
+            if "language" not in session.vars:
+                session = replace(session, vars={**session.vars, "language": language})
+            calls = list(incoming.extra)
+            outputs: tuple[Output, ...] = ()
+            if incoming.event is not None:
+                event, notice = self.screened(incoming.event, session.language)
+                session, outputs = step(self.compiled, session, event)
+                if notice is not None:
+                    outputs = (notice, *outputs)
+                calls += render(outputs, incoming.chat_id, session.step, incoming.pressed)
+            user = await self.apply_settings(tx, user, outputs)
+            user = replace(user, chat_id=incoming.chat_id, session=session.to_json(),
+                           unreachable=False)
+            await tx.save_user(user)
+            for call in calls:
+                await tx.enqueue(incoming.chat_id, call.method, call.params)
+            await tx.mark_seen(incoming.update_id)
+        stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
+        return Handled(stale_text=stale, enqueued=len(calls), language=session.language)
+
+    def screened(self, event: Event, language: str) -> tuple[Event, Message | None]:
+        """Free text that suggests a crisis becomes the `sos` intent, with a calm notice."""
+        if isinstance(event, Typed):
+            category = self.screen.check(event.text, language)
+            if category is not None:
+                log.warning("crisis screen matched category=%s", category)
+                notice = Message(self.compiled.string("crisis_detected", language))
+                return IntentInvoked("sos"), notice
+        return event, None
+
+    async def apply_settings(self, tx: object, user: UserRecord,
+                             outputs: tuple[Output, ...]) -> UserRecord:
+        """Persist language/consent changes, and records only with `store_answers` consent."""
+        consent = dict(user.consent)
+        language = user.language
+        for output in outputs:
+            if isinstance(output, SettingChanged):
+                if output.name == "language":
+                    language = str(output.value)
+                else:
+                    consent[output.name] = bool(output.value)
+        for output in outputs:
+            if isinstance(output, RecordSaved) and consent.get("store_answers"):
+                await tx.add_record(output.kind, dict(output.data))  # type: ignore[attr-defined]
+        return replace(user, language=language, consent=consent)

@@ -1,0 +1,67 @@
+"""Logging that cannot leak: the token is redacted from every record, users are hashed.
+
+python-telegram-bot's HTTP client (httpx) logs request URLs, and those contain the bot
+token; `repr()` of a Bot contains it too. A filter on the root handler replaces the token
+(and the webhook secret) wherever it appears, in the message or its arguments, and the
+httpx logger is raised to WARNING. Message text never goes to the log: code logs a
+keyed hash of the user (`user_ref`), never a chat id or what was said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import sys
+
+__all__ = ["RedactingFilter", "setup_logging", "user_ref"]
+
+_key = b"relbot"
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces each secret with `[REDACTED]` in the formatted message of every record."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not take the log down
+            message = str(record.msg)
+        clean = message
+        for secret in self.secrets:
+            clean = clean.replace(secret, "[REDACTED]")
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            for secret in self.secrets:
+                text = text.replace(secret, "[REDACTED]")
+            record.exc_text = text
+            record.exc_info = None
+            clean = f"{clean}\n{text}"
+        record.msg, record.args = clean, None
+        return True
+
+
+def user_ref(user_id: int) -> str:
+    """A stable, keyed, non-reversible reference to a user for logs (never the id)."""
+    return hmac.new(_key, str(user_id).encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def setup_logging(level: str, secrets: list[str]) -> None:
+    """Root logging to stderr with redaction; httpx quiet (its URLs carry the token)."""
+    global _key
+    if secrets and secrets[0]:
+        _key = hashlib.sha256(b"relbot-log:" + secrets[0].encode()).digest()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,5 @@
+"""Safety: crisis screening before each step, with patterns per language as data."""
+
+from bot.safety.screen import Screen
+
+__all__ = ["Screen"]

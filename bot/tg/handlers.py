@@ -1,0 +1,212 @@
+"""One generic handler: a Telegram update becomes an engine event (or a notice).
+
+Not one handler per state and no ConversationHandler: every update goes through
+`Router.handle`, which reduces it to an `Incoming` for `Conversation.handle` (the
+single place where state changes), answers button presses at once, and wakes the
+sender. Anything unexpected (stickers, photos, edits, groups, forged buttons) gets a
+polite answer or is ignored, and never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from telegram import Bot, InputFile, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.conversation import Conversation, Incoming
+from bot.core.types import IntentInvoked, LanguageSet, Started, Typed, decode_callback
+from bot.logs import user_ref
+from bot.tg.render import ApiCall, PressedMessage
+from bot.tg.sender import Sender
+
+__all__ = ["ALLOWED_UPDATES", "COMMANDS", "LANGUAGE_NAMES", "Router"]
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+INTENT_COMMANDS = ("help", "cancel", "back", "restart", "menu", "sos")
+COMMANDS = ("start", "menu", "help", "back", "cancel", "restart", "language", "sos",
+            "privacy", "export", "delete")
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+class Router:
+    def __init__(self, conversation: Conversation, sender: Sender) -> None:
+        self.conversation = conversation
+        self.sender = sender
+        self.compiled = conversation.compiled
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """python-telegram-bot's entry point (a TypeHandler for every Update)."""
+        await self.handle(update, context.bot)
+
+    def text(self, key: str, language: str) -> str:
+        return self.compiled.string(key, language)
+
+    def notice(self, chat_id: int, key: str, language: str,
+               buttons: list[tuple[str, str]] | None = None) -> ApiCall:
+        params: dict[str, Any] = {"chat_id": chat_id, "text": self.text(key, language)}
+        if buttons:
+            params["reply_markup"] = {"inline_keyboard": [
+                [{"text": label, "callback_data": data}] for data, label in buttons]}
+        return ApiCall("sendMessage", params)
+
+    async def handle(self, update: Update, bot: Bot) -> None:
+        if update.my_chat_member is not None:
+            await self.member_changed(update)
+        elif update.callback_query is not None:
+            await self.pressed(update, bot)
+        elif update.message is not None:
+            await self.message(update, bot)
+        # edited messages and anything else: deliberately ignored
+
+    async def member_changed(self, update: Update) -> None:
+        member = update.my_chat_member
+        if member is None or member.chat.type != ChatType.PRIVATE:
+            return
+        blocked = member.new_chat_member.status in ("kicked", "left")
+        await self.conversation.store.set_unreachable(member.chat.id, blocked)
+        if not blocked:
+            self.sender.kick(member.chat.id)
+
+    async def pressed(self, update: Update, bot: Bot) -> None:
+        query = update.callback_query
+        assert query is not None
+        message = query.message
+        user = query.from_user
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            await _answer(bot, query.id, None)
+            return
+        chat_id = message.chat.id
+        data = query.data or ""
+        fallback = self.conversation.language_for(None, user.language_code)
+        base = dict(update_id=update.update_id, user_id=user.id, chat_id=chat_id,
+                    language_code=user.language_code)
+        if data.startswith("lang:"):
+            handled = await self.conversation.handle(Incoming(
+                **base, event=LanguageSet(data[5:]),
+                pressed=PressedMessage(message.message_id, _text_of(message))))
+            await _answer(bot, query.id, None)
+        elif data in ("privacy:delete", "privacy:keep"):
+            await self.privacy_choice(bot, query.id, data, base, message.message_id)
+            return
+        else:
+            press = decode_callback(data)
+            if press is None:  # forged or foreign data: nothing changes
+                await _answer(bot, query.id, self.text("stale_button", fallback))
+                return
+            handled = await self.conversation.handle(Incoming(
+                **base, event=press,
+                pressed=PressedMessage(message.message_id, _text_of(message))))
+            await _answer(bot, query.id, handled.stale_text)
+        self.sender.kick(chat_id)
+
+    async def message(self, update: Update, bot: Bot) -> None:
+        message = update.message
+        assert message is not None
+        user = message.from_user
+        if user is None:
+            return
+        language = self.conversation.language_for(None, user.language_code)
+        if message.chat.type != ChatType.PRIVATE:
+            if (message.text or "").startswith("/start"):
+                await _send(bot, message.chat.id, self.text("group_chat", language))
+            return
+        chat_id = message.chat.id
+        base = dict(update_id=update.update_id, user_id=user.id, chat_id=chat_id,
+                    language_code=user.language_code)
+        text = message.text
+        if text is None:
+            incoming = Incoming(**base, extra=(self.notice(chat_id, "unsupported", language),))
+        elif text.startswith("/"):
+            incoming = self.command(text, base, chat_id, language)
+        else:
+            incoming = Incoming(**base, event=Typed(text))
+        handled = await self.conversation.handle(incoming)
+        if not handled.duplicate and text and text.split()[0].split("@")[0] == "/export":
+            await self.export(bot, user.id, chat_id, handled.language)
+        self.sender.kick(chat_id)
+
+    def command(self, text: str, base: dict[str, Any], chat_id: int,
+                language: str) -> Incoming:
+        head, _, payload = text.partition(" ")
+        name = head[1:].split("@")[0].lower()
+        payload = payload.strip()
+        if name == "start":
+            module = payload if payload in self.compiled.dialogues else None
+            return Incoming(**base, event=Started(module))
+        if name in INTENT_COMMANDS:
+            return Incoming(**base, event=IntentInvoked(name))
+        if name == "language":
+            buttons = [(f"lang:{code}", LANGUAGE_NAMES.get(code, code))
+                       for code in self.compiled.config.languages]
+            return Incoming(**base, extra=(
+                self.notice(chat_id, "language_prompt", language, buttons),))
+        if name == "privacy":
+            return Incoming(**base, extra=(self.notice(chat_id, "privacy", language),))
+        if name == "delete":
+            buttons = [("privacy:delete", self.text("delete_yes", language)),
+                       ("privacy:keep", self.text("delete_no", language))]
+            return Incoming(**base, extra=(
+                self.notice(chat_id, "delete_confirm", language, buttons),))
+        if name == "export":
+            return Incoming(**base)
+        return Incoming(**base, event=Typed(text))
+
+    async def export(self, bot: Bot, user_id: int, chat_id: int, language: str) -> None:
+        """Send everything stored about the person as a JSON file (directly, not stored)."""
+        data = await self.conversation.store.export_user(user_id)
+        body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+        try:
+            await bot.send_document(chat_id, InputFile(body, filename="relbot-my-data.json"),
+                                    caption=self.text("export_caption", language))
+        except TelegramError as exc:
+            log.warning("export could not be sent: %s", type(exc).__name__)
+
+    async def privacy_choice(self, bot: Bot, query_id: str, data: str, base: dict[str, Any],
+                             message_id: int) -> None:
+        handled = await self.conversation.handle(Incoming(**base))
+        await _answer(bot, query_id, None)
+        chat_id, user_id = base["chat_id"], base["user_id"]
+        if handled.duplicate:
+            return
+        if data == "privacy:keep":
+            await _edit(bot, chat_id, message_id, self.text("delete_kept", handled.language))
+            return
+        removed = await self.conversation.store.delete_user(user_id)
+        log.info("user data deleted user=%s rows=%d", user_ref(user_id), removed)
+        await _edit(bot, chat_id, message_id, self.text("delete_done", handled.language))
+
+
+def _text_of(message: Any) -> str:
+    return getattr(message, "text", None) or ""
+
+
+async def _answer(bot: Bot, query_id: str, text: str | None) -> None:
+    """Answer a button press; a query that is too old is not an error."""
+    try:
+        await bot.answer_callback_query(query_id, text=text)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower():
+            log.warning("answerCallbackQuery failed: %s", exc.message)
+    except TelegramError as exc:
+        log.warning("answerCallbackQuery failed: %s", type(exc).__name__)
+
+
+async def _send(bot: Bot, chat_id: int, text: str) -> None:
+    try:
+        await bot.send_message(chat_id, text)
+    except TelegramError as exc:
+        log.warning("send failed: %s", type(exc).__name__)
+
+
+async def _edit(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+    except TelegramError as exc:
+        log.warning("edit failed: %s", type(exc).__name__)

@@ -1,0 +1,200 @@
+"""The outbox sender: makes committed Bot API calls, in order per chat, politely.
+
+Replies are written to the outbox in the step's transaction; this module sends them
+after commit and records the outcome. One drain task per chat keeps that chat's
+messages in order while chats proceed concurrently. Telegram's rules as they matter:
+
+- 429 (after python-telegram-bot's AIORateLimiter gave up): wait `retry_after`.
+- 5xx, network errors, timeouts: retry with backoff, a bounded number of times (a
+  timed-out send may have arrived, so no blind resend loop); then dead-letter.
+- 403 (blocked, deactivated): mark the person unreachable and stop sending to them.
+- "message is not modified" is success; other 400s are dead-lettered (never retried).
+- About one message per second per private chat (a small burst is allowed), on top of
+  AIORateLimiter's global 30/s; a typing action shows while a reply is held back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.logs import user_ref
+from bot.storage import OutboxItem, Store
+
+__all__ = ["ChatBucket", "Sender"]
+
+log = logging.getLogger(__name__)
+
+NOT_ERRORS = ("message is not modified", "query is too old")
+
+
+class ChatBucket:
+    """A token bucket: `burst` messages at once, then `rate` per second."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def delay(self) -> float:
+        """Seconds to wait before the next message (and take its token)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class Sender:
+    def __init__(self, bot: Bot, store: Store, *, rate: float = 1.0, burst: int = 3,
+                 backoff: float = 1.0, sweep_every: float = 5.0) -> None:
+        self.bot, self.store = bot, store
+        self.rate, self.burst, self.backoff = rate, burst, backoff
+        self.sweep_every = sweep_every
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+        self._buckets: dict[int, ChatBucket] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Send what a previous run committed but never sent, then keep sweeping."""
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="outbox-sweeper")
+
+    async def close(self, timeout: float = 15.0) -> None:
+        """Finish sending what is in flight (bounded), then stop."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("outbox sweep failed")
+
+    async def sweep(self) -> None:
+        for item in await self.store.pending(None, limit=500):
+            self.kick(item.chat_id)
+
+    # --- draining -----------------------------------------------------------------
+
+    def kick(self, chat_id: int) -> None:
+        """Make sure this chat's outbox is being drained."""
+        if self._closing and chat_id not in self._tasks:
+            return
+        if chat_id in self._tasks:
+            self._again.add(chat_id)
+            return
+        self._tasks[chat_id] = asyncio.create_task(self._drain(chat_id), name="outbox-drain")
+
+    async def _drain(self, chat_id: int) -> None:
+        try:
+            while True:
+                self._again.discard(chat_id)
+                items = await self.store.pending(chat_id, limit=50)
+                if not items:
+                    if chat_id in self._again:
+                        continue
+                    return
+                if len(items) > 1 and items[0].method == "sendMessage":
+                    await self._typing(chat_id)
+                for item in items:
+                    if not await self._deliver(item):
+                        return  # a retry is scheduled; later rows wait behind it
+        except Exception:
+            log.exception("outbox drain failed")
+        finally:
+            self._tasks.pop(chat_id, None)
+            if chat_id in self._again and not self._closing:
+                self._again.discard(chat_id)
+                self.kick(chat_id)
+
+    async def _typing(self, chat_id: int) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_chat_action(chat_id, "typing")
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        """Make one call; True when the row is finished (sent or dead), False to retry."""
+        if item.method == "sendMessage":
+            bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
+            wait = bucket.delay()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        try:
+            message_id = await self._call(item.method, item.params)
+        except RetryAfter as exc:
+            delay = _seconds(exc.retry_after)
+            log.warning("rate limited by Telegram, retrying in %.1fs", delay)
+            return await self._retry(item, "429 retry_after", delay)
+        except Forbidden:
+            log.info("user unreachable (blocked the bot) user=%s", user_ref(item.user_id))
+            await self.store.set_unreachable(item.user_id, True)
+            await self._dead_letter_chat(item.chat_id, "403 forbidden")
+            return True
+        except BadRequest as exc:
+            if any(text in exc.message.lower() for text in NOT_ERRORS):
+                await self.store.mark_sent(item.id, None)
+                return True
+            log.error("Telegram refused a %s call: %s", item.method, exc.message)
+            await self.store.mark_failed(item.id, f"400 {exc.message}", None)
+            return True
+        except (TimedOut, NetworkError) as exc:
+            delay = self.backoff * 2 ** min(item.attempts, 6)
+            log.warning("%s while sending, retrying in %.1fs", type(exc).__name__, delay)
+            return await self._retry(item, type(exc).__name__, delay)
+        await self.store.mark_sent(item.id, message_id)
+        return True
+
+    async def _call(self, method: str, params: Mapping[str, Any]) -> int | None:
+        """Make a stored call through the Bot's typed method of the same Bot API name."""
+        kwargs = dict(params)
+        if isinstance(kwargs.get("reply_markup"), Mapping):
+            kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(kwargs["reply_markup"], self.bot)
+        function = getattr(self.bot, method, None)
+        if function is None:
+            result = await self.bot.do_api_request(method, api_kwargs=kwargs)
+        else:
+            result = await function(**kwargs)
+        message_id = getattr(result, "message_id", None)
+        return message_id if isinstance(message_id, int) else None
+
+    async def _retry(self, item: OutboxItem, error: str, delay: float) -> bool:
+        retry_at = self.store.now() + timedelta(seconds=delay)
+        status = await self.store.mark_failed(item.id, error, retry_at)
+        if status is not None and str(status) == "dead":
+            return True
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay + 0.01, self.kick, item.chat_id)
+        return False
+
+    async def _dead_letter_chat(self, chat_id: int, error: str) -> None:
+        for item in await self.store.pending(chat_id, limit=500):
+            await self.store.mark_failed(item.id, error, None)
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
