@@ -85,6 +85,7 @@ def _state(name: str, data: dict[str, Any], path: Path) -> State:
         end_next=end.get("next") if isinstance(end, dict) else None,
         intents=_overrides(data.get("intents"), (*path, "intents")),
         timeout=data.get("timeout"),
+        retry=text(data["retry"], (*path, "retry")) if "retry" in data else None,
         path=path,
     )
 
@@ -117,4 +118,5 @@ def build_global(ld: Loaded) -> GlobalConfig:
                for k, v in (d.get("words") or {}).items()},
         strings={k: text(v, ("strings", k)) for k, v in (d.get("strings") or {}).items()},
         source=ld,
+        requires=tuple(d.get("requires") or ()),
     )

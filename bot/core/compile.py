@@ -182,6 +182,12 @@ def transition_rows(d: Dialogue) -> list[dict[str, Any]]:
     return _transition_table(d)
 
 
+def _retry(state: State) -> CompiledText | None:
+    """The state's own re-prompt: `ask.retry`, else the state-level `retry`."""
+    text = (state.ask.retry if state.ask else None) or state.retry
+    return CompiledText(text) if text else None
+
+
 def _compile_state(state: State, languages: tuple[str, ...]) -> CompiledState:
     choices = {c.id: CompiledChoice(c.id, CompiledText(c.label), tuple(c.set.items()),
                                     tuple(c.add.items())) for c in state.choices}
@@ -198,7 +204,7 @@ def _compile_state(state: State, languages: tuple[str, ...]) -> CompiledState:
         name=state.name, kind=state.kind, source=state,
         say=tuple(CompiledText(t) for t in state.say), set=tuple(state.set.items()),
         choices=choices, by_label=by_label,
-        retry=CompiledText(state.ask.retry) if state.ask and state.ask.retry else None,
+        retry=_retry(state),
         intents=state.intents,
     )
 

@@ -163,7 +163,10 @@ class _Run:
         if state.kind == "choices":
             choice = state.by_label.get(self.lang, {}).get(key)
             if choice is None:
-                self.say("choose_button")
+                if state.retry is not None:
+                    self.out.append(Message(state.retry.render(self.lang, self.vars)))
+                else:
+                    self.say("choose_button")
                 self.reask(state, same_step=True)
             else:
                 self.choose(dialogue, state, choice)
@@ -218,7 +221,7 @@ class _Run:
     def remember(self, state: str, names: list[str]) -> None:
         """Push an undo entry so `back` can restore these variables and this question."""
         undo = tuple((n, [self.vars[n]] if n in self.vars else []) for n in names)
-        self.history.append((state, undo))
+        self.history.append((state, undo, len(self.stack)))
 
     def resolve(self, name: str) -> IntentAction | None:
         """The intent as it applies here: state override, then module, then global."""
@@ -257,12 +260,12 @@ class _Run:
 
     def back(self) -> None:
         frame = self.stack[-1] if self.stack else None
-        if not self.history or frame is None:
+        if not self.history or frame is None or self.history[-1][2] != len(self.stack):
             self.say("no_back")
             if frame is not None:
                 self.reask(self.c.dialogues[frame.module].states[frame.state])
             return
-        state_name, undo = self.history.pop()
+        state_name, undo, _ = self.history.pop()
         for name, old in undo:
             before = self.vars.get(name)
             if old:
@@ -310,7 +313,15 @@ class _Run:
         self.enter(target)
 
     def start_top(self, module: str) -> None:
-        """Leave everything and start `module` as the top-level module."""
+        """Leave everything and start `module` as the top-level module.
+
+        Until the consent flags in `requires` (e.g. `adult`) are true, every top-level
+        module is the start module: the menu cannot be reached around the age check.
+        Sub-dialogues (`call`, so also sos -> safety) are never gated.
+        """
+        config = self.c.config
+        if module != config.start and not all(self.vars.get(f) is True for f in config.requires):
+            module = config.start
         if self.stack:
             self.out.append(Ended(self.stack[0].module))
         self.stack.clear()
@@ -331,7 +342,8 @@ class _Run:
         for name, value in dialogue.kept_defaults:
             self.vars.setdefault(name, value)
         self.stack.append(Frame(dialogue.id, dialogue.model.start, return_to))
-        self.history.clear()
+        if return_to is None:
+            self.history.clear()
         self.enter(dialogue.model.start)
 
     def enter(self, name: str) -> None:
@@ -382,7 +394,7 @@ class _Run:
         finished = self.stack.pop()
         for name, _ in dialogue.defaults:
             self.vars.pop(name, None)
-        self.history.clear()
+        self.history = [h for h in self.history if h[2] <= len(self.stack)]
         if next_module:
             self.out.append(Ended(self.stack[0].module if self.stack else finished.module))
             self.stack.clear()

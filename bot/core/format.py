@@ -117,7 +117,8 @@ STATE = Obj("state", {
     "end": Field(END),
     "intents": Field(INTENTS),
     "timeout": Field(_state_ref),
-}, description="A step of the dialogue.")
+    "retry": Field(TEXT),
+}, description="A step of the dialogue. `retry`: the re-prompt for an answer that does not fit.")
 
 DIALOGUE = Obj("dialogue", {
     "dialogue": Field(_name, True),
@@ -136,6 +137,8 @@ GLOBAL = Obj("global", {
     "start": Field(_dialogue_ref, True),
     "menu": Field(_dialogue_ref, True),
     "consent": Field(ListOf(_name)),
+    "requires": Field(ListOf(_name, description="consent flags that must be true before any "
+                                                "module other than `start` runs")),
     "intents": Field(Obj("global_intents", {n: Field(INTENT_ACTION) for n in INTENT_NAMES})),
     "words": Field(MapOf(_words, r"yes|no", "yes or no")),
     "strings": Field(MapOf(TEXT)),

@@ -98,6 +98,7 @@ class State:
     end_next: str | None = None
     intents: Mapping[str, IntentAction | None] = field(default_factory=dict)
     timeout: str | None = None
+    retry: Text | None = None
     path: Path = ()
 
     def targets(self) -> list[str]:
@@ -135,6 +136,7 @@ class GlobalConfig:
     words: Mapping[str, Mapping[str, tuple[str, ...]]]
     strings: Mapping[str, Text]
     source: Loaded | None = None
+    requires: tuple[str, ...] = ()  # consent flags needed for modules other than `start`
 
     def string(self, key: str, lang: str, **values: Any) -> str:
         """A bot string in `lang`, with `{min}`-style values filled in."""

@@ -139,7 +139,9 @@ def run_transcript_file(ld: Loaded, compiled: CompiledBundle,
         def trace(mod: str, src: str, trig: str, dst: str, _lang: str = lang) -> None:
             covered.add((_lang, mod, src, trig, dst))
 
-        variables = {"language": lang, **(transcript.get("vars") or {})}
+        # a transcript starts as someone who passed the start module's checks
+        passed = dict.fromkeys(compiled.config.requires, True)
+        variables = {"language": lang, **passed, **(transcript.get("vars") or {})}
         session, outputs = step(compiled, Session(vars=variables), Started(module), trace)
         for si, step_data in enumerate(transcript["steps"]):
             line, column = ld.at(("transcripts", ti, "steps", si))

@@ -136,7 +136,8 @@ class Session:
     stack: tuple[Frame, ...] = ()
     vars: Mapping[str, Any] = field(default_factory=dict)
     step: int = 0
-    history: tuple[tuple[str, tuple[tuple[str, list[Any]], ...]], ...] = ()
+    # (question state, undo: variable -> [old value] or [] if it was unset, frame depth)
+    history: tuple[tuple[str, tuple[tuple[str, list[Any]], ...], int], ...] = ()
 
     @property
     def language(self) -> str:
@@ -149,7 +150,8 @@ class Session:
     def to_json(self) -> str:
         data = {"s": [list(f) for f in self.stack], "v": dict(self.vars), "n": self.step}
         if self.history:
-            data["h"] = [[state, [[k, old] for k, old in undo]] for state, undo in self.history]
+            data["h"] = [[state, [[k, old] for k, old in undo], depth]
+                         for state, undo, depth in self.history]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -163,7 +165,8 @@ class Session:
                 stack=tuple(Frame(*f) for f in data.get("s", [])),
                 vars=dict(data.get("v", {})),
                 step=int(data.get("n", 0)),
-                history=tuple((h[0], tuple((k, old) for k, old in h[1]))
+                history=tuple((h[0], tuple((k, old) for k, old in h[1]),
+                               int(h[2]) if len(h) > 2 else 1)
                               for h in data.get("h", [])),
             )
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
@@ -181,7 +184,7 @@ class Session:
             and all(name(k) for k in self.vars)
             and all(name(state) and all(name(k) and isinstance(old, list) and len(old) <= 1
                                         for k, old in undo)
-                    for state, undo in self.history)
+                    for state, undo, _depth in self.history)
         )
 
 

@@ -82,6 +82,8 @@ def _all_texts(d: Dialogue) -> Iterator[tuple[State | None, Text]]:
             yield state, c.label
         if state.ask and state.ask.retry:
             yield state, state.ask.retry
+        if state.retry:
+            yield state, state.retry
         for intent in state.intents.values():
             for t in intent.say if intent else ():
                 yield state, t
@@ -434,6 +436,10 @@ def check_global(bundle: Bundle, report: Report) -> None:
                    _did_you_mean(target, bundle.dialogues))
     for intent in cfg.intents.values():
         _check_intent(bundle, intent, report)
+    for i, flag in enumerate(cfg.requires):
+        if flag not in cfg.consent:
+            report("D021", ("requires", i), f"'{flag}' is not one of the consent flags",
+                   "list it under `consent:` too")
     for key in REQUIRED_STRINGS:
         if key not in cfg.strings:
             report("D040", ("strings",), f"strings: '{key}' is missing", f"add `{key}:` text")
