@@ -16,7 +16,10 @@ import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-__all__ = ["CODES", "Code", "Diagnostic", "Severity", "format_human", "format_json", "has_errors"]
+__all__ = [
+    "CODES", "Code", "Diagnostic", "Severity", "format_human", "format_json", "has_errors",
+    "reference_markdown",
+]
 
 
 class Severity(StrEnum):
@@ -63,7 +66,8 @@ CODES: dict[str, Code] = {
     for c in (
         _c("D001", E, "YAML syntax error",
            "say: {en: Hello, es: Hola",
-           "Close the bracket or quote; text with a colon or # inside needs quotes."),
+           "Close the bracket or quote. Inside {en: ..., es: ...} a comma, colon or # ends "
+           "the text early: put such text in quotes."),
         _c("D002", E, "Unknown key",
            "sya: {en: Hello}",
            "Use one of the keys listed in the hint (a typo, usually)."),
@@ -170,3 +174,17 @@ def format_human(diagnostics: list[Diagnostic]) -> str:
 
 def format_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps([asdict(d) for d in diagnostics], ensure_ascii=False, indent=2)
+
+
+def reference_markdown() -> str:
+    """The diagnostic reference for the authoring guide, generated from `CODES`."""
+    lines = ["| code | severity | problem | example | fix |", "|---|---|---|---|---|"]
+    for c in CODES.values():
+        example = c.example.replace("|", "\\|").replace("`", "")
+        fix = c.fix.replace("|", "\\|")
+        lines.append(f"| {c.code} | {c.severity} | {c.title} | `{example}` | {fix} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")
