@@ -110,6 +110,7 @@ class CompiledBundle:
     config: GlobalConfig
     dialogues: Mapping[str, CompiledDialogue]
     kept: frozenset[str]
+    builtins: frozenset[str]  # language and the consent flags
     intent_words: Mapping[str, Mapping[str, str]]  # language -> normalized word -> intent
     yes_no: Mapping[str, Mapping[str, bool]]  # language -> normalized word -> answer
     strings: Mapping[str, CompiledText] = field(default_factory=dict)
@@ -243,6 +244,7 @@ def compile_bundle(bundle: Bundle) -> CompiledBundle:
     return CompiledBundle(
         config=cfg,
         dialogues={i: compile_dialogue(d, kept) for i, d in bundle.dialogues.items()},
-        kept=kept, intent_words=intent_words, yes_no=yes_no,
+        kept=kept, builtins=frozenset({"language", *cfg.consent}),
+        intent_words=intent_words, yes_no=yes_no,
         strings={k: CompiledText(t) for k, t in cfg.strings.items()},
     )

@@ -318,6 +318,8 @@ class _Run:
         Until the consent flags in `requires` (e.g. `adult`) are true, every top-level
         module is the start module: the menu cannot be reached around the age check.
         Sub-dialogues (`call`, so also sos -> safety) are never gated.
+        Without consent to store answers, kept text (a script someone typed) is forgotten
+        on the way back to the menu; a direct hand-off (`end: {next: ...}`) keeps it.
         """
         config = self.c.config
         if module != config.start and not all(self.vars.get(f) is True for f in config.requires):
@@ -326,7 +328,9 @@ class _Run:
             self.out.append(Ended(self.stack[0].module))
         self.stack.clear()
         self.history.clear()
-        self.vars = {k: v for k, v in self.vars.items() if k in self.c.kept}
+        forget_text = module == config.menu and self.vars.get("store_answers") is not True
+        self.vars = {k: v for k, v in self.vars.items() if k in self.c.kept and not (
+            forget_text and isinstance(v, str) and k not in self.c.builtins)}
         self.push(module, None)
 
     def call(self, module: str, return_to: str | None = None) -> None:
