@@ -1,0 +1,422 @@
+"""The storage contract every backend implements, and everything written once on top of it.
+
+Why this module exists: exactly-once update processing (inbox dedupe, user state, an outbox
+of Bot API calls made after commit, saved records) must behave identically on SQLite and
+PostgreSQL.  Following aiogram's ``BaseStorage``, backends implement a small abstract
+surface (the ``_``-prefixed hooks below); the public methods, argument validation, the
+per-user lock, the guard against deadlocking re-entrant calls, and the conveniences
+(``set_unreachable``, ``export_user``, ``delete_user``, async context management) live here
+once so the backends cannot drift.  Unlike aiogram everything is typed: no untyped data bags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Self, TypeVar
+
+from bot.storage.models import (
+    Clock,
+    JSONValue,
+    OutboxItem,
+    OutboxStatus,
+    Record,
+    UserRecord,
+    check_id,
+    encode_json,
+    format_ts,
+    utc_now,
+)
+
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "MAX_PENDING_LIMIT", "Store", "Transaction", "settle"]
+
+#: A row that failed this many times is dead-lettered: it stops blocking its chat.
+#: Five attempts with the sender's backoff (e.g. 1 s, 5 s, 30 s, 2 min) ride out a
+#: Telegram hiccup of a few minutes while a poison row never blocks a chat for long.
+DEFAULT_MAX_ATTEMPTS = 5
+MAX_PENDING_LIMIT = 1000
+_MAX_ERROR_CHARS = 2000
+
+T = TypeVar("T")
+
+ExportTables = dict[str, list[dict[str, JSONValue]]]
+
+
+async def settle(awaitable: Awaitable[T]) -> T:
+    """Await to completion even if the caller is cancelled, then re-raise the cancellation.
+
+    Why: BEGIN/COMMIT/ROLLBACK must not be abandoned half-way, or the connection would be
+    handed to the next transaction in an unknown state (or a commit's outcome be unknown).
+    """
+    future = asyncio.ensure_future(awaitable)
+    interrupted = False
+    while not future.done():
+        try:
+            await asyncio.wait({future})
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        if not future.cancelled():
+            future.exception()  # mark retrieved; the cancellation wins
+        raise asyncio.CancelledError
+    return future.result()
+
+
+@dataclass(slots=True)
+class _LockEntry:
+    lock: asyncio.Lock
+    users: int = 0
+
+
+class UserLocks:
+    """In-process FIFO lock per user, so one chat's updates apply strictly one at a time.
+
+    Entries are dropped when nobody holds or waits for them, so memory stays proportional to
+    the number of users *currently* being processed, not to all users ever seen.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, _LockEntry] = {}
+
+    def __len__(self) -> int:  # users currently holding or awaiting their lock
+        return len(self._entries)
+
+    @asynccontextmanager
+    async def hold(self, user_id: int) -> AsyncIterator[None]:
+        entry = self._entries.get(user_id)
+        if entry is None:
+            entry = self._entries[user_id] = _LockEntry(asyncio.Lock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._entries[user_id]
+
+
+class Transaction(ABC):
+    """One user's unit of work; everything done through it commits or rolls back together.
+
+    Obtained only from ``Store.transaction(user_id)``, which holds the user's lock for the
+    whole block, so ``load_user`` always sees the state left by the previous update.
+    """
+
+    def __init__(self, user_id: int, clock: Clock) -> None:
+        self.user_id = user_id
+        self._clock = clock
+        self._open = True
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("transaction already finished; open a new one")
+
+    def _close(self) -> None:
+        self._open = False
+
+    async def seen(self, update_id: int) -> bool:
+        """Inbox check: was this exact update already processed?  (Never "highest id seen".)"""
+        self._check_open()
+        return await self._seen(check_id(update_id, "update_id"))
+
+    async def mark_seen(self, update_id: int) -> None:
+        """Record the update as processed; idempotent.  Commits with everything else."""
+        self._check_open()
+        await self._mark_seen(check_id(update_id, "update_id"), self._clock())
+
+    async def load_user(self) -> UserRecord | None:
+        """The user's committed state, or None for a first contact."""
+        self._check_open()
+        return await self._load_user()
+
+    async def save_user(self, record: UserRecord) -> UserRecord:
+        """Insert or update the user; returns the record as stored (timestamps filled in).
+
+        ``created_at`` of an existing row is kept; ``updated_at`` is always "now".
+        """
+        self._check_open()
+        if not isinstance(record, UserRecord):
+            raise TypeError(f"save_user expects a UserRecord, got {type(record).__name__}")
+        if record.user_id != self.user_id:
+            raise ValueError(
+                f"transaction is for user {self.user_id}, record is for user {record.user_id}"
+            )
+        return await self._save_user(record, self._clock())
+
+    async def enqueue(self, chat_id: int, method: str, params: Mapping[str, JSONValue]) -> int:
+        """Add a Bot API call (e.g. "sendMessage") to make after commit; returns its outbox id."""
+        self._check_open()
+        if not isinstance(method, str) or not method:
+            raise ValueError("method must be a non-empty Bot API method name")
+        text = encode_json(params, "params")
+        return await self._enqueue(check_id(chat_id, "chat_id"), method, text, self._clock())
+
+    async def add_record(self, kind: str, data: Mapping[str, JSONValue]) -> int:
+        """Save a structured result the user chose to keep (journal entry, rating, script)."""
+        self._check_open()
+        if not isinstance(kind, str) or not kind:
+            raise ValueError("kind must be a non-empty string")
+        return await self._add_record(kind, encode_json(data, "data"), self._clock())
+
+    async def set_unreachable(self, flag: bool) -> bool:
+        """Flag the user as having blocked the bot (or not); False if there is no such user."""
+        user = await self.load_user()
+        if user is None:
+            return False
+        if user.unreachable != bool(flag):
+            await self.save_user(replace(user, unreachable=bool(flag)))
+        return True
+
+    async def export_rows(self) -> ExportTables:
+        """Every row about this user in every table, decoded to JSON-serialisable values."""
+        self._check_open()
+        return await self._export_rows()
+
+    async def delete_rows(self) -> int:
+        """Erase every row about this user in every table; returns the number of rows."""
+        self._check_open()
+        return await self._delete_rows()
+
+    # --- backend hooks -------------------------------------------------------------------
+    @abstractmethod
+    async def _seen(self, update_id: int) -> bool: ...
+
+    @abstractmethod
+    async def _mark_seen(self, update_id: int, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def _load_user(self) -> UserRecord | None: ...
+
+    @abstractmethod
+    async def _save_user(self, record: UserRecord, now: datetime) -> UserRecord: ...
+
+    @abstractmethod
+    async def _enqueue(self, chat_id: int, method: str, params: str, now: datetime) -> int: ...
+
+    @abstractmethod
+    async def _add_record(self, kind: str, data: str, now: datetime) -> int: ...
+
+    @abstractmethod
+    async def _export_rows(self) -> ExportTables: ...
+
+    @abstractmethod
+    async def _delete_rows(self) -> int: ...
+
+
+class Store(ABC):
+    """All bot state: users, inbox, outbox, records.  See ``bot.storage`` for the protocol.
+
+    Calling any store method from inside a ``transaction()`` block of the same task raises
+    ``RuntimeError`` instead of deadlocking: use the ``Transaction``'s methods there.
+    """
+
+    #: True if transactions of different users can be open at the same time (PostgreSQL).
+    #: SQLite has a single writer, so its transactions run one after another.
+    concurrent_writers: ClassVar[bool]
+
+    def __init__(
+        self, *, clock: Clock | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._clock_fn = clock or utc_now
+        self.max_attempts = max_attempts
+        self._user_locks = UserLocks()
+        self._in_transaction: set[asyncio.Task[Any]] = set()
+        self._is_open = False
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (idempotent migrations)."""
+        if self._is_open:
+            return
+        await self._open()
+        self._is_open = True
+
+    async def close(self) -> None:
+        """Wait for running work, then release connections and threads.  Idempotent."""
+        self._guard(require_open=False)
+        if not self._is_open:
+            return
+        self._is_open = False
+        await self._close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def now(self) -> datetime:
+        """The store's clock (UTC, tz-aware); injectable for tests."""
+        value = self._clock_fn()
+        if value.tzinfo is None:
+            raise ValueError("clock must return timezone-aware datetimes")
+        return value
+
+    def _guard(self, *, require_open: bool = True) -> None:
+        task = asyncio.current_task()
+        if task is not None and task in self._in_transaction:
+            raise RuntimeError(
+                "store method called inside a transaction() block of the same task; "
+                "use the Transaction's methods (this would deadlock otherwise)"
+            )
+        if require_open and not self._is_open:
+            raise RuntimeError("store is not open; call `await store.open()` first")
+
+    # --- the unit of work ----------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self, user_id: int) -> AsyncIterator[Transaction]:
+        """Lock the user (in-process and in the database), yield a Transaction, commit on exit.
+
+        An exception (including cancellation) inside the block rolls everything back.
+        """
+        self._guard()
+        check_id(user_id, "user_id")
+        task = asyncio.current_task()
+        async with self._user_locks.hold(user_id), self._begin(user_id) as tx:
+            if task is not None:
+                self._in_transaction.add(task)
+            try:
+                yield tx
+            finally:
+                tx._close()
+                if task is not None:
+                    self._in_transaction.discard(task)
+
+    # --- outbox --------------------------------------------------------------------------
+    async def pending(
+        self, chat_id: int | None = None, limit: int = 100, *, claim_for: timedelta | None = None
+    ) -> list[OutboxItem]:
+        """Committed, unsent outbox rows that are due, in id order (per-chat order preserved).
+
+        A chat whose oldest pending row waits for a retry is skipped entirely, so its later
+        messages never overtake it; dead-lettering (see ``mark_failed``) unblocks the chat.
+        ``claim_for``: lease the returned rows for that long (``not_before`` is pushed out) so
+        other senders skip them and the rest of their chats; this is how several senders
+        (replicas) share one outbox.  Without it the call is a pure read (single sender).
+        After a crash, unsent rows come back: immediately, or once their lease has expired.
+        """
+        self._guard()
+        if chat_id is not None:
+            check_id(chat_id, "chat_id")
+        if not 1 <= limit <= MAX_PENDING_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_PENDING_LIMIT}")
+        if claim_for is not None and claim_for <= timedelta(0):
+            raise ValueError("claim_for must be positive")
+        now = self.now()
+        claim_until = now + claim_for if claim_for is not None else None
+        return await self._pending(chat_id, limit, now, claim_until)
+
+    async def mark_sent(self, outbox_id: int, message_id: int | None) -> bool:
+        """Record a successful send; False if the row is gone (user deleted) or not pending."""
+        self._guard()
+        check_id(outbox_id, "outbox_id")
+        if message_id is not None:
+            check_id(message_id, "message_id")
+        return await self._mark_sent(outbox_id, message_id, self.now())
+
+    async def mark_failed(
+        self, outbox_id: int, error: str, retry_at: datetime | None
+    ) -> OutboxStatus | None:
+        """Record a failed attempt; returns the row's new status (None if not pending).
+
+        ``retry_at=None`` means the failure is permanent (e.g. 400 Bad Request, 403 blocked):
+        the row is dead-lettered at once.  Otherwise the attempt counter grows and the row is
+        retried at ``retry_at``, until ``max_attempts`` failures dead-letter it.
+        """
+        self._guard()
+        check_id(outbox_id, "outbox_id")
+        if retry_at is not None and retry_at.tzinfo is None:
+            raise ValueError("retry_at must be timezone-aware")
+        message = str(error)[:_MAX_ERROR_CHARS]
+        return await self._mark_failed(outbox_id, message, retry_at, self.now(), self.max_attempts)
+
+    # --- reading and maintenance ---------------------------------------------------------
+    async def records(self, user_id: int, kind: str | None = None) -> list[Record]:
+        """The user's saved records (optionally one kind), oldest first."""
+        self._guard()
+        return await self._records(check_id(user_id, "user_id"), kind)
+
+    async def purge_inbox(self, older_than: timedelta) -> int:
+        """Drop inbox rows older than this; Telegram redelivers for a day at most."""
+        self._guard()
+        return await self._purge_inbox(self.now() - older_than)
+
+    async def purge_outbox(self, older_than: timedelta) -> int:
+        """Drop sent and dead outbox rows finished before this (they hold message text)."""
+        self._guard()
+        return await self._purge_outbox(self.now() - older_than)
+
+    async def count_users(self) -> int:
+        self._guard()
+        return await self._count_users()
+
+    # --- conveniences written once -------------------------------------------------------
+    async def set_unreachable(self, user_id: int, flag: bool) -> bool:
+        """Mark a user as having blocked the bot, outside a dialogue; False if unknown."""
+        async with self.transaction(user_id) as tx:
+            return await tx.set_unreachable(flag)
+
+    async def export_user(self, user_id: int) -> dict[str, JSONValue]:
+        """Everything stored about the user, from every table, JSON-serialisable."""
+        async with self.transaction(user_id) as tx:
+            tables = await tx.export_rows()
+        result: dict[str, JSONValue] = {
+            "user_id": user_id,
+            "exported_at": format_ts(self.now()),
+            "tables": dict(tables),  # type: ignore[dict-item]
+        }
+        return result
+
+    async def delete_user(self, user_id: int) -> int:
+        """Erase every row of the user in every table (inbox and outbox too); rows deleted."""
+        async with self.transaction(user_id) as tx:
+            return await tx.delete_rows()
+
+    # --- backend hooks -------------------------------------------------------------------
+    @abstractmethod
+    async def _open(self) -> None: ...
+
+    @abstractmethod
+    async def _close(self) -> None: ...
+
+    @abstractmethod
+    def _begin(self, user_id: int) -> AbstractAsyncContextManager[Transaction]:
+        """Database side of a transaction: take the DB lock, yield, commit or roll back."""
+
+    @abstractmethod
+    async def _pending(
+        self, chat_id: int | None, limit: int, now: datetime, claim_until: datetime | None
+    ) -> list[OutboxItem]: ...
+
+    @abstractmethod
+    async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool: ...
+
+    @abstractmethod
+    async def _mark_failed(
+        self,
+        outbox_id: int,
+        error: str,
+        retry_at: datetime | None,
+        now: datetime,
+        max_attempts: int,
+    ) -> OutboxStatus | None: ...
+
+    @abstractmethod
+    async def _records(self, user_id: int, kind: str | None) -> list[Record]: ...
+
+    @abstractmethod
+    async def _purge_inbox(self, cutoff: datetime) -> int: ...
+
+    @abstractmethod
+    async def _purge_outbox(self, cutoff: datetime) -> int: ...
+
+    @abstractmethod
+    async def _count_users(self) -> int: ...

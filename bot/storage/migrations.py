@@ -1,0 +1,195 @@
+"""Versioned schema for each backend: ordered SQL steps, applied once each, in order.
+
+Why this module exists: the schema must evolve without hand-run SQL on production
+databases, and both backends must keep the same shape.  Each backend has its own ordered
+list (types differ: TEXT timestamps vs TIMESTAMPTZ, TEXT vs JSONB); ``schema_version``
+records what has been applied, so opening a store any number of times is idempotent.
+To change the schema, append a ``Migration`` with the next version to BOTH lists (never
+edit an applied one), and update ``USER_TABLES``/``JSON_COLUMNS`` if you add tables.
+
+Every table except ``schema_version`` has a ``user_id`` column: that is what makes export and
+erasure complete (tests check this generically against the live schema).  There are
+deliberately no foreign keys to ``users``: an update from a user who never got a ``users``
+row (ignored, or answered with "please /start") still needs its inbox and outbox rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "BOOL_COLUMNS",
+    "JSON_COLUMNS",
+    "POSTGRES_MIGRATIONS",
+    "SQLITE_MIGRATIONS",
+    "USER_TABLES",
+    "Migration",
+    "SchemaVersionError",
+    "to_apply",
+]
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was migrated by a newer relbot than this one; refuse to touch it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+#: Tables holding per-user data, with the column that orders their rows in an export.
+USER_TABLES: dict[str, str] = {
+    "users": "user_id",
+    "inbox": "update_id",
+    "outbox": "id",
+    "records": "id",
+}
+#: (table, column) pairs stored as JSON text (SQLite) / jsonb (PostgreSQL).
+JSON_COLUMNS: frozenset[tuple[str, str]] = frozenset(
+    {("users", "consent"), ("outbox", "params"), ("records", "data")}
+)
+#: (table, column) pairs that SQLite stores as 0/1.
+BOOL_COLUMNS: frozenset[tuple[str, str]] = frozenset({("users", "unreachable")})
+
+SQLITE_SCHEMA_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at  TEXT NOT NULL
+)"""
+
+POSTGRES_SCHEMA_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at  TIMESTAMPTZ NOT NULL
+)"""
+
+# Timestamps in SQLite are fixed-width ISO-8601 UTC text (see models.format_ts), so text
+# comparison is time comparison.  AUTOINCREMENT: ids are never reused after deletion, so a
+# sender holding an old outbox id can never mark somebody else's message as sent.
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "users, inbox, outbox, records",
+        (
+            """CREATE TABLE users (
+                user_id     INTEGER PRIMARY KEY,
+                chat_id     INTEGER NOT NULL,
+                language    TEXT,
+                session     TEXT,
+                consent     TEXT NOT NULL DEFAULT '{}',
+                unreachable INTEGER NOT NULL DEFAULT 0 CHECK (unreachable IN (0, 1)),
+                created_at  TEXT NOT NULL,
+                updated_at  TEXT NOT NULL
+            )""",
+            """CREATE TABLE inbox (
+                user_id   INTEGER NOT NULL,
+                update_id INTEGER NOT NULL,
+                seen_at   TEXT NOT NULL,
+                PRIMARY KEY (user_id, update_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX inbox_seen_at ON inbox (seen_at)",
+            """CREATE TABLE outbox (
+                id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id     INTEGER NOT NULL,
+                chat_id     INTEGER NOT NULL,
+                method      TEXT NOT NULL,
+                params      TEXT NOT NULL,
+                status      TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dead')),
+                attempts    INTEGER NOT NULL DEFAULT 0,
+                not_before  TEXT NOT NULL,
+                last_error  TEXT,
+                message_id  INTEGER,
+                created_at  TEXT NOT NULL,
+                finished_at TEXT
+            )""",
+            "CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending'",
+            "CREATE INDEX outbox_pending_chat ON outbox (chat_id, id) WHERE status = 'pending'",
+            "CREATE INDEX outbox_user ON outbox (user_id)",
+            "CREATE INDEX outbox_finished ON outbox (finished_at) WHERE status <> 'pending'",
+            """CREATE TABLE records (
+                id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id    INTEGER NOT NULL,
+                kind       TEXT NOT NULL,
+                data       TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX records_user_kind ON records (user_id, kind, id)",
+        ),
+    ),
+)
+
+POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "users, inbox, outbox, records",
+        (
+            """CREATE TABLE users (
+                user_id     BIGINT PRIMARY KEY,
+                chat_id     BIGINT NOT NULL,
+                language    TEXT,
+                session     TEXT,
+                consent     JSONB NOT NULL DEFAULT '{}',
+                unreachable BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at  TIMESTAMPTZ NOT NULL,
+                updated_at  TIMESTAMPTZ NOT NULL
+            )""",
+            """CREATE TABLE inbox (
+                user_id   BIGINT NOT NULL,
+                update_id BIGINT NOT NULL,
+                seen_at   TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (user_id, update_id)
+            )""",
+            "CREATE INDEX inbox_seen_at ON inbox (seen_at)",
+            """CREATE TABLE outbox (
+                id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                user_id     BIGINT NOT NULL,
+                chat_id     BIGINT NOT NULL,
+                method      TEXT NOT NULL,
+                params      JSONB NOT NULL,
+                status      TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dead')),
+                attempts    INTEGER NOT NULL DEFAULT 0,
+                not_before  TIMESTAMPTZ NOT NULL,
+                last_error  TEXT,
+                message_id  BIGINT,
+                created_at  TIMESTAMPTZ NOT NULL,
+                finished_at TIMESTAMPTZ
+            )""",
+            "CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending'",
+            "CREATE INDEX outbox_pending_chat ON outbox (chat_id, id) WHERE status = 'pending'",
+            "CREATE INDEX outbox_user ON outbox (user_id)",
+            "CREATE INDEX outbox_finished ON outbox (finished_at) WHERE status <> 'pending'",
+            """CREATE TABLE records (
+                id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                user_id    BIGINT NOT NULL,
+                kind       TEXT NOT NULL,
+                data       JSONB NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL
+            )""",
+            "CREATE INDEX records_user_kind ON records (user_id, kind, id)",
+        ),
+    ),
+)
+
+
+def to_apply(migrations: Sequence[Migration], current: int) -> list[Migration]:
+    """The steps still missing from a database at ``current``, in order.
+
+    Raises ``SchemaVersionError`` if the database is newer than this code knows.
+    """
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise AssertionError(f"migration versions must be 1..n without gaps: {versions}")
+    if current > len(migrations):
+        raise SchemaVersionError(
+            f"database schema is at version {current}, this code knows only up to "
+            f"{len(migrations)}; upgrade relbot"
+        )
+    return list(migrations[current:])

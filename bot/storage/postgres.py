@@ -1,0 +1,324 @@
+"""PostgreSQL backend (asyncpg): for running several bot replicas against one database.
+
+Why it looks like this: with several replicas the in-process per-user lock is not enough,
+so every transaction also takes ``pg_advisory_xact_lock(user_id)``; it works for users
+who have no row yet (unlike ``SELECT ... FOR UPDATE``) and is released by COMMIT/ROLLBACK
+or by the server if the replica dies.  Transactions run at READ COMMITTED on purpose: each
+statement then sees what the previous lock holder committed (REPEATABLE READ would take its
+snapshot at the lock statement itself, *before* the lock is granted, and read stale state).
+
+Advisory lock keys share one bigint space per database: user locks use the (positive)
+Telegram user id, the store's own locks use negative constants.  A collision with another
+application's locks can only cause extra waiting, never wrong results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
+
+import asyncpg
+from asyncpg.transaction import Transaction as PgTransaction
+
+from bot.storage.base import (
+    DEFAULT_MAX_ATTEMPTS,
+    ExportTables,
+    Store,
+    Transaction,
+    settle,
+)
+from bot.storage.migrations import (
+    POSTGRES_MIGRATIONS,
+    POSTGRES_SCHEMA_VERSION_TABLE,
+    USER_TABLES,
+    to_apply,
+)
+from bot.storage.models import (
+    Clock,
+    Consent,
+    OutboxItem,
+    OutboxStatus,
+    Record,
+    UserRecord,
+    export_row,
+    item_from_row,
+    record_from_row,
+    user_from_row,
+)
+
+__all__ = ["PostgresStore"]
+
+MIGRATION_LOCK_KEY = -int.from_bytes(b"relbot:M", "big")
+CLAIM_LOCK_KEY = -int.from_bytes(b"relbot:C", "big")
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+_SAVE_USER = """
+INSERT INTO users (user_id, chat_id, language, session, consent, unreachable,
+                   created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+ON CONFLICT (user_id) DO UPDATE SET
+    chat_id = EXCLUDED.chat_id, language = EXCLUDED.language, session = EXCLUDED.session,
+    consent = EXCLUDED.consent, unreachable = EXCLUDED.unreachable,
+    updated_at = EXCLUDED.updated_at
+RETURNING *"""
+
+# Same rule as SQLite: a chat is skipped from its first not-yet-due pending row onwards.
+_PENDING = """
+SELECT * FROM outbox AS o
+WHERE o.status = 'pending' {chat_filter}
+  AND NOT EXISTS (
+      SELECT 1 FROM outbox AS b
+      WHERE b.status = 'pending' AND b.chat_id = o.chat_id
+        AND b.id <= o.id AND b.not_before > $1)
+ORDER BY o.id
+LIMIT $2"""
+PENDING_ALL = _PENDING.format(chat_filter="")
+PENDING_CHAT = _PENDING.format(chat_filter="AND o.chat_id = $3")
+_CLAIM_SUFFIX = "\nFOR UPDATE OF o SKIP LOCKED"
+
+_MARK_FAILED = """
+UPDATE outbox SET
+    attempts = attempts + 1,
+    last_error = $1,
+    status = CASE WHEN $2::boolean OR attempts + 1 >= $3::int THEN 'dead' ELSE 'pending' END,
+    not_before = COALESCE($4::timestamptz, not_before),
+    finished_at = CASE WHEN $2::boolean OR attempts + 1 >= $3::int
+                       THEN $5::timestamptz ELSE NULL END
+WHERE id = $6 AND status = 'pending'
+RETURNING status"""
+
+
+def _affected(status: str) -> int:
+    """Row count from a command tag such as ``DELETE 3``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class PostgresStore(Store):
+    """Store on PostgreSQL via an asyncpg pool; safe with several replicas.
+
+    ``schema``: keep the tables in this schema (created if missing) via ``search_path``;
+    handy for tests and for sharing a database.
+    """
+
+    concurrent_writers = True
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        clock: Clock | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        min_size: int = 1,
+        max_size: int = 10,
+    ) -> None:
+        super().__init__(clock=clock, max_attempts=max_attempts)
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"invalid schema name: {schema!r}")
+        self.dsn = dsn
+        self.schema = schema
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def _open(self) -> None:
+        settings = {"application_name": "relbot"}
+        if self.schema is not None:
+            settings["search_path"] = self.schema
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=self._min_size, max_size=self._max_size, server_settings=settings
+        )
+        try:
+            await self._migrate()
+        except BaseException:
+            await self._close()
+            raise
+
+    async def _close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await settle(pool.close())
+
+    async def _migrate(self) -> None:
+        """Apply missing migrations; replicas starting together serialise on a lock."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+            if self.schema is not None:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute(POSTGRES_SCHEMA_VERSION_TABLE)
+            current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            for migration in to_apply(POSTGRES_MIGRATIONS, current):
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_version VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.description,
+                    self.now(),
+                )
+
+    # --- transactions --------------------------------------------------------------------
+    @asynccontextmanager
+    async def _begin(self, user_id: int) -> AsyncIterator[Transaction]:
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction(isolation="read_committed")
+            try:
+                await settle(tx.start())
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", user_id)
+                yield PostgresTransaction(self, conn, user_id)
+            except BaseException:
+                await _abort(conn, tx)
+                raise
+            try:
+                await settle(tx.commit())
+            except BaseException:
+                await _abort(conn, tx)
+                raise
+
+    # --- outbox and maintenance ----------------------------------------------------------
+    async def _pending(
+        self, chat_id: int | None, limit: int, now: datetime, claim_until: datetime | None
+    ) -> list[OutboxItem]:
+        sql = PENDING_ALL if chat_id is None else PENDING_CHAT
+        args: list[object] = [now, limit] if chat_id is None else [now, limit, chat_id]
+        if claim_until is None:
+            return [item_from_row(row) for row in await self.pool.fetch(sql, *args)]
+        # Claims are serialised by one lock so a claimer always sees earlier claims (their
+        # pushed-out not_before blocks the whole chat); SKIP LOCKED skips rows that a
+        # mark_sent/mark_failed/delete_user is changing right now instead of waiting.
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK_KEY)
+            rows = await conn.fetch(sql + _CLAIM_SUFFIX, *args)
+            if rows:
+                await conn.execute(
+                    "UPDATE outbox SET not_before = $1 WHERE id = ANY($2::bigint[])",
+                    claim_until,
+                    [row["id"] for row in rows],
+                )
+        return [replace(item_from_row(row), not_before=claim_until) for row in rows]
+
+    async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
+        status = await self.pool.execute(
+            "UPDATE outbox SET status = 'sent', message_id = $1, finished_at = $2"
+            " WHERE id = $3 AND status = 'pending'",
+            message_id,
+            now,
+            outbox_id,
+        )
+        return _affected(status) == 1
+
+    async def _mark_failed(
+        self,
+        outbox_id: int,
+        error: str,
+        retry_at: datetime | None,
+        now: datetime,
+        max_attempts: int,
+    ) -> OutboxStatus | None:
+        status = await self.pool.fetchval(
+            _MARK_FAILED, error, retry_at is None, max_attempts, retry_at, now, outbox_id
+        )
+        return OutboxStatus(status) if status is not None else None
+
+    async def _records(self, user_id: int, kind: str | None) -> list[Record]:
+        if kind is None:
+            sql = "SELECT * FROM records WHERE user_id = $1 ORDER BY id"
+            rows = await self.pool.fetch(sql, user_id)
+        else:
+            sql = "SELECT * FROM records WHERE user_id = $1 AND kind = $2 ORDER BY id"
+            rows = await self.pool.fetch(sql, user_id, kind)
+        return [record_from_row(row) for row in rows]
+
+    async def _purge_inbox(self, cutoff: datetime) -> int:
+        return _affected(await self.pool.execute("DELETE FROM inbox WHERE seen_at < $1", cutoff))
+
+    async def _purge_outbox(self, cutoff: datetime) -> int:
+        sql = "DELETE FROM outbox WHERE status <> 'pending' AND finished_at < $1"
+        return _affected(await self.pool.execute(sql, cutoff))
+
+    async def _count_users(self) -> int:
+        return int(await self.pool.fetchval("SELECT COUNT(*) FROM users"))
+
+
+async def _abort(conn: asyncpg.Connection, tx: PgTransaction) -> None:
+    """Roll back; if the connection is in an unknown state, drop it (the server then rolls
+    back on its own) rather than return it to the pool."""
+    try:
+        await settle(tx.rollback())
+    except Exception:
+        conn.terminate()
+
+
+class PostgresTransaction(Transaction):
+    """Statements on the connection that holds the transaction and the user's lock."""
+
+    def __init__(self, store: PostgresStore, conn: asyncpg.Connection, user_id: int) -> None:
+        super().__init__(user_id, store.now)
+        self._conn = conn
+
+    async def _seen(self, update_id: int) -> bool:
+        sql = "SELECT EXISTS (SELECT 1 FROM inbox WHERE user_id = $1 AND update_id = $2)"
+        return bool(await self._conn.fetchval(sql, self.user_id, update_id))
+
+    async def _mark_seen(self, update_id: int, now: datetime) -> None:
+        sql = "INSERT INTO inbox VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        await self._conn.execute(sql, self.user_id, update_id, now)
+
+    async def _load_user(self) -> UserRecord | None:
+        row = await self._conn.fetchrow("SELECT * FROM users WHERE user_id = $1", self.user_id)
+        return user_from_row(row) if row is not None else None
+
+    async def _save_user(self, record: UserRecord, now: datetime) -> UserRecord:
+        row = await self._conn.fetchrow(
+            _SAVE_USER,
+            record.user_id,
+            record.chat_id,
+            record.language,
+            record.session,
+            Consent(record.consent).to_json(),
+            record.unreachable,
+            record.created_at or now,
+            now,
+        )
+        return user_from_row(row)
+
+    async def _enqueue(self, chat_id: int, method: str, params: str, now: datetime) -> int:
+        sql = (
+            "INSERT INTO outbox (user_id, chat_id, method, params, not_before, created_at)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $5) RETURNING id"
+        )
+        return int(await self._conn.fetchval(sql, self.user_id, chat_id, method, params, now))
+
+    async def _add_record(self, kind: str, data: str, now: datetime) -> int:
+        sql = (
+            "INSERT INTO records (user_id, kind, data, created_at)"
+            " VALUES ($1, $2, $3::jsonb, $4) RETURNING id"
+        )
+        return int(await self._conn.fetchval(sql, self.user_id, kind, data, now))
+
+    async def _export_rows(self) -> ExportTables:
+        tables: ExportTables = {}
+        for table, order in USER_TABLES.items():
+            sql = f'SELECT * FROM "{table}" WHERE user_id = $1 ORDER BY "{order}"'
+            rows = await self._conn.fetch(sql, self.user_id)
+            tables[table] = [export_row(table, dict(row)) for row in rows]
+        return tables
+
+    async def _delete_rows(self) -> int:
+        total = 0
+        for table in USER_TABLES:
+            status = await self._conn.execute(
+                f'DELETE FROM "{table}" WHERE user_id = $1', self.user_id
+            )
+            total += _affected(status)
+        return total

@@ -1,0 +1,393 @@
+"""SQLite backend: the default for a single bot process; stdlib only.
+
+Why it looks like this: ``sqlite3`` is blocking, so one dedicated worker thread owns the
+only connection and the event loop awaits it (``ThreadPoolExecutor(max_workers=1)``).  One
+connection means one transaction at a time, which is also all SQLite allows (one writer),
+so an ``asyncio.Lock`` guards the connection for the length of a transaction and for every
+other call (otherwise a sender's ``pending()`` could read a row that is later rolled back).
+``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so the user's state is read after
+the lock and a second process on the same file waits (``busy_timeout``) instead of failing
+mid-transaction.  WAL + ``synchronous=NORMAL``: commits survive a process crash (a power
+cut may lose the last few, never corrupt the file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.storage.base import (
+    DEFAULT_MAX_ATTEMPTS,
+    ExportTables,
+    Store,
+    Transaction,
+    settle,
+)
+from bot.storage.migrations import (
+    SQLITE_MIGRATIONS,
+    SQLITE_SCHEMA_VERSION_TABLE,
+    USER_TABLES,
+    to_apply,
+)
+from bot.storage.models import (
+    Clock,
+    Consent,
+    OutboxItem,
+    OutboxStatus,
+    Record,
+    UserRecord,
+    export_row,
+    format_ts,
+    item_from_row,
+    record_from_row,
+    user_from_row,
+)
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+Row = sqlite3.Row
+Params = tuple[object, ...] | dict[str, object]
+
+_SAVE_USER = """
+INSERT INTO users (user_id, chat_id, language, session, consent, unreachable,
+                   created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (user_id) DO UPDATE SET
+    chat_id = excluded.chat_id, language = excluded.language, session = excluded.session,
+    consent = excluded.consent, unreachable = excluded.unreachable,
+    updated_at = excluded.updated_at
+RETURNING *"""
+
+# A row is due if neither it nor an earlier pending row of its chat waits for a later time:
+# that keeps per-chat order across retries.  Both halves use the partial pending indexes.
+_PENDING = """
+SELECT * FROM outbox AS o
+WHERE o.status = 'pending' {chat_filter}
+  AND NOT EXISTS (
+      SELECT 1 FROM outbox AS b
+      WHERE b.status = 'pending' AND b.chat_id = o.chat_id
+        AND b.id <= o.id AND b.not_before > :now)
+ORDER BY o.id
+LIMIT :limit"""
+PENDING_ALL = _PENDING.format(chat_filter="")
+PENDING_CHAT = _PENDING.format(chat_filter="AND o.chat_id = :chat_id")
+
+_MARK_FAILED = """
+UPDATE outbox SET
+    attempts = attempts + 1,
+    last_error = :error,
+    status = CASE WHEN :permanent OR attempts + 1 >= :max THEN 'dead' ELSE 'pending' END,
+    not_before = COALESCE(:retry_at, not_before),
+    finished_at = CASE WHEN :permanent OR attempts + 1 >= :max THEN :now ELSE NULL END
+WHERE id = :id AND status = 'pending'
+RETURNING status"""
+
+
+def _rollback_if_active(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _atomic(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``fn`` in its own write transaction, entirely on the worker thread."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback_if_active(conn)
+        raise
+    return result
+
+
+# Worker-side statement runners (the first argument is always the connection).
+def _rows(conn: sqlite3.Connection, sql: str, params: Params = ()) -> list[Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _rowcount(conn: sqlite3.Connection, sql: str, params: Params = ()) -> int:
+    return conn.execute(sql, params).rowcount
+
+
+def _lastrowid(conn: sqlite3.Connection, sql: str, params: Params = ()) -> int:
+    return int(conn.execute(sql, params).lastrowid or 0)
+
+
+class SQLiteStore(Store):
+    """Store on one SQLite file (or ``:memory:``), one worker thread, one connection."""
+
+    concurrent_writers = False
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(clock=clock, max_attempts=max_attempts)
+        self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+        self._conn_lock = asyncio.Lock()
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path == ":memory:"
+
+    # --- worker plumbing -----------------------------------------------------------------
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` on the worker thread (FIFO, one job at a time)."""
+        if self._executor is None:
+            raise RuntimeError("store is not open")
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(connection, *args)`` on the worker thread."""
+        return self._submit(self._on_worker, fn, args)
+
+    def _on_worker(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if self._conn is None:
+            raise RuntimeError("store is not connected")
+        return fn(self._conn, *args)
+
+    async def _exclusive(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one self-contained job while no transaction is open on the connection."""
+        async with self._conn_lock:
+            return await self._call(fn, *args)
+
+    async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Escape hatch for maintenance and tests (backups, ad-hoc queries): runs ``fn`` with
+        the connection on the worker thread, between transactions."""
+        self._guard()
+        return await self._exclusive(fn)
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def _open(self) -> None:
+        if not self.in_memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relbot-sqlite")
+        try:
+            await settle(self._submit(self._connect))
+            await settle(self._call(_migrate, format_ts(self.now())))
+        except BaseException:
+            await self._shutdown()
+            raise
+
+    async def _close(self) -> None:
+        async with self._conn_lock:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        executor = self._executor
+        if executor is None:
+            return
+        try:
+            await settle(self._call(self._disconnect))
+        finally:
+            self._executor = None
+            executor.shutdown(wait=True)
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            # SQLite answers "locked" without waiting when two processes switch a new file
+            # to WAL at the same moment, so retry for up to busy_timeout.
+            deadline = time.monotonic() + self.busy_timeout
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _disconnect(self, conn: sqlite3.Connection) -> None:
+        self._conn = None
+        _rollback_if_active(conn)
+        conn.close()
+
+    # --- transactions --------------------------------------------------------------------
+    @asynccontextmanager
+    async def _begin(self, user_id: int) -> AsyncIterator[Transaction]:
+        async with self._conn_lock:
+            try:
+                await settle(self._call(_rowcount, "BEGIN IMMEDIATE"))
+            except BaseException:
+                await settle(self._call(_rollback_if_active))
+                raise
+            try:
+                yield SQLiteTransaction(self, user_id)
+            except BaseException:
+                await settle(self._call(_rollback_if_active))
+                raise
+            try:
+                await settle(self._call(_rowcount, "COMMIT"))
+            except BaseException:
+                await settle(self._call(_rollback_if_active))
+                raise
+
+    # --- outbox and maintenance ----------------------------------------------------------
+    async def _pending(
+        self, chat_id: int | None, limit: int, now: datetime, claim_until: datetime | None
+    ) -> list[OutboxItem]:
+        params = {"now": format_ts(now), "limit": limit, "chat_id": chat_id}
+        sql = PENDING_ALL if chat_id is None else PENDING_CHAT
+        if claim_until is None:
+            return [item_from_row(row) for row in await self._exclusive(_rows, sql, params)]
+        until = format_ts(claim_until)
+
+        def claim(conn: sqlite3.Connection) -> list[Row]:
+            rows = _rows(conn, sql, params)
+            update = "UPDATE outbox SET not_before = ? WHERE id = ?"
+            conn.executemany(update, [(until, row["id"]) for row in rows])
+            return rows
+
+        rows = await self._exclusive(_atomic, claim)
+        return [replace(item_from_row(row), not_before=claim_until) for row in rows]
+
+    async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
+        sql = (
+            "UPDATE outbox SET status = 'sent', message_id = ?, finished_at = ?"
+            " WHERE id = ? AND status = 'pending'"
+        )
+        params = (message_id, format_ts(now), outbox_id)
+        return await self._exclusive(_rowcount, sql, params) == 1
+
+    async def _mark_failed(
+        self,
+        outbox_id: int,
+        error: str,
+        retry_at: datetime | None,
+        now: datetime,
+        max_attempts: int,
+    ) -> OutboxStatus | None:
+        params = {
+            "error": error,
+            "permanent": retry_at is None,
+            "max": max_attempts,
+            "retry_at": format_ts(retry_at) if retry_at is not None else None,
+            "now": format_ts(now),
+            "id": outbox_id,
+        }
+        rows = await self._exclusive(_rows, _MARK_FAILED, params)
+        return OutboxStatus(rows[0]["status"]) if rows else None
+
+    async def _records(self, user_id: int, kind: str | None) -> list[Record]:
+        if kind is None:
+            sql, params = "SELECT * FROM records WHERE user_id = ? ORDER BY id", (user_id,)
+        else:
+            sql = "SELECT * FROM records WHERE user_id = ? AND kind = ? ORDER BY id"
+            params = (user_id, kind)
+        return [record_from_row(row) for row in await self._exclusive(_rows, sql, params)]
+
+    async def _purge_inbox(self, cutoff: datetime) -> int:
+        sql = "DELETE FROM inbox WHERE seen_at < ?"
+        return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+
+    async def _purge_outbox(self, cutoff: datetime) -> int:
+        sql = "DELETE FROM outbox WHERE status <> 'pending' AND finished_at < ?"
+        return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+
+    async def _count_users(self) -> int:
+        rows = await self._exclusive(_rows, "SELECT COUNT(*) FROM users")
+        return int(rows[0][0])
+
+
+def _migrate(conn: sqlite3.Connection, now: str) -> None:
+    def step(conn: sqlite3.Connection) -> None:
+        conn.execute(SQLITE_SCHEMA_VERSION_TABLE)
+        current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        for migration in to_apply(SQLITE_MIGRATIONS, current.fetchone()[0]):
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                (migration.version, migration.description, now),
+            )
+
+    _atomic(conn, step)
+
+
+class SQLiteTransaction(Transaction):
+    """Statements of one open ``BEGIN IMMEDIATE`` transaction, each run on the worker."""
+
+    def __init__(self, store: SQLiteStore, user_id: int) -> None:
+        super().__init__(user_id, store.now)
+        self._call = store._call  # no connection lock: the transaction already holds it
+
+    async def _seen(self, update_id: int) -> bool:
+        sql = "SELECT 1 FROM inbox WHERE user_id = ? AND update_id = ?"
+        return bool(await self._call(_rows, sql, (self.user_id, update_id)))
+
+    async def _mark_seen(self, update_id: int, now: datetime) -> None:
+        sql = "INSERT INTO inbox VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        await self._call(_rowcount, sql, (self.user_id, update_id, format_ts(now)))
+
+    async def _load_user(self) -> UserRecord | None:
+        rows = await self._call(_rows, "SELECT * FROM users WHERE user_id = ?", (self.user_id,))
+        return user_from_row(rows[0]) if rows else None
+
+    async def _save_user(self, record: UserRecord, now: datetime) -> UserRecord:
+        stamp = format_ts(now)
+        params = (
+            record.user_id,
+            record.chat_id,
+            record.language,
+            record.session,
+            Consent(record.consent).to_json(),
+            int(record.unreachable),
+            format_ts(record.created_at) if record.created_at is not None else stamp,
+            stamp,
+        )
+        return user_from_row((await self._call(_rows, _SAVE_USER, params))[0])
+
+    async def _enqueue(self, chat_id: int, method: str, params: str, now: datetime) -> int:
+        sql = (
+            "INSERT INTO outbox (user_id, chat_id, method, params, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        stamp = format_ts(now)
+        return await self._call(
+            _lastrowid, sql, (self.user_id, chat_id, method, params, stamp, stamp)
+        )
+
+    async def _add_record(self, kind: str, data: str, now: datetime) -> int:
+        sql = "INSERT INTO records (user_id, kind, data, created_at) VALUES (?, ?, ?, ?)"
+        return await self._call(_lastrowid, sql, (self.user_id, kind, data, format_ts(now)))
+
+    async def _export_rows(self) -> ExportTables:
+        tables: ExportTables = {}
+        for table, order in USER_TABLES.items():
+            sql = f'SELECT * FROM "{table}" WHERE user_id = ? ORDER BY "{order}"'
+            rows = await self._call(_rows, sql, (self.user_id,))
+            tables[table] = [export_row(table, dict(row)) for row in rows]
+        return tables
+
+    async def _delete_rows(self) -> int:
+        total = 0
+        for table in USER_TABLES:
+            sql = f'DELETE FROM "{table}" WHERE user_id = ?'
+            total += await self._call(_rowcount, sql, (self.user_id,))
+        return total

@@ -1,0 +1,1 @@
+"""Storage layer tests (a package so modules can share the harness)."""
