@@ -37,12 +37,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _default(p: argparse.ArgumentParser) -> int:
+    """Bare `relbot`: run the bot when a token is configured, else chat in the terminal."""
+    import os
+
+    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        return main(["run"])
+    print("relbot: no TELEGRAM_BOT_TOKEN set, so here is the bot in your terminal "
+          "(see README.md to connect it to Telegram; `relbot --help` for more).",
+          file=sys.stderr)
+    return main(["chat"])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     if not getattr(args, "func", None):
-        p.print_help()
-        return 0
+        return _default(p)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

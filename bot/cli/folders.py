@@ -15,7 +15,10 @@ from bot.core.compile import CompiledBundle, compile_bundle
 from bot.core.diagnostics import Diagnostic, format_human, has_errors
 from bot.core.model import Bundle
 
-__all__ = ["compiled_or_exit", "default_dir", "load_folder", "read_folder", "transcript_files"]
+__all__ = [
+    "compiled_or_exit", "default_dir", "load_folder", "read_folder", "read_text",
+    "transcript_files",
+]
 
 SHIPPED = Path(__file__).resolve().parents[2] / "dialogues"
 
@@ -26,9 +29,14 @@ def default_dir() -> Path:
     return Path(configured) if configured else SHIPPED
 
 
+def read_text(path: Path) -> str:
+    """A file's text; bytes that are not UTF-8 become U+FFFD instead of a traceback."""
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
 def read_folder(folder: Path) -> dict[str, str]:
     """Texts of the module files (and `_global.yaml`) directly inside `folder`."""
-    return {str(p): p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yaml"))}
+    return {str(p): read_text(p) for p in sorted(folder.glob("*.yaml"))}
 
 
 def load_folder(folder: Path) -> tuple[Bundle, list[Diagnostic]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.folders import compiled_or_exit, default_dir, transcript_files
+from bot.cli.folders import compiled_or_exit, default_dir, read_text, transcript_files
 from bot.core.diagnostics import format_human
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
@@ -30,7 +30,7 @@ def run_folder(folder: Path, *, show_missing: bool) -> bool:
     covered: set[tuple[str, str, str, str, str]] = set()
     passed = failed = 0
     for path in transcript_files(folder):
-        ld = load_yaml(path.read_text(encoding="utf-8"), str(path))
+        ld = load_yaml(read_text(path), str(path))
         if not check_shape(ld, TRANSCRIPT):
             print(format_human(ld.diagnostics))
             failed += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.folders import default_dir, load_folder, transcript_files
+from bot.cli.folders import default_dir, load_folder, read_text, transcript_files
 from bot.core.diagnostics import Diagnostic, format_human, format_json, has_errors
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
@@ -29,13 +29,13 @@ def collect(paths: list[Path]) -> list[Diagnostic]:
             _, diagnostics = load_folder(path)
             out += diagnostics
             for f in transcript_files(path):
-                ld = load_yaml(f.read_text(encoding="utf-8"), str(f))
+                ld = load_yaml(read_text(f), str(f))
                 check_shape(ld, TRANSCRIPT)
                 out += ld.diagnostics
         elif path.is_file():
             folder = path.parent
             if folder.name == "tests":
-                ld = load_yaml(path.read_text(encoding="utf-8"), str(path))
+                ld = load_yaml(read_text(path), str(path))
                 check_shape(ld, TRANSCRIPT)
                 out += ld.diagnostics
                 continue

@@ -20,10 +20,11 @@ from transitions import Machine
 
 from bot.core import expr
 from bot.core.model import Bundle, Choice, Dialogue, GlobalConfig, IntentAction, State, Text
+from bot.core.types import Button, Message
 
 __all__ = [
     "CompiledBundle", "CompiledDialogue", "CompiledState", "CompiledText", "Transition",
-    "compile_bundle", "diagram_machine", "normalize", "transition_rows",
+    "compile_bundle", "diagram_machine", "normalize", "shown_messages", "transition_rows",
 ]
 
 Transition = tuple[str, str, str, str]  # (module, source, trigger, destination)
@@ -52,6 +53,11 @@ class CompiledText:
                 self._pieces[lang] = parts
         if "en" not in self._pieces and self._pieces:
             self._pieces["en"] = next(iter(self._pieces.values()))
+
+    @property
+    def static(self) -> bool:
+        """True when no language of the text shows a `{variable}`."""
+        return all(isinstance(p, str) for p in self._pieces.values())
 
     def render(self, lang: str, variables: Mapping[str, Any]) -> str:
         pieces = self._pieces.get(lang) or self._pieces.get("en", "")
@@ -87,6 +93,8 @@ class CompiledState:
     by_label: Mapping[str, Mapping[str, str]]  # language -> normalized label/number -> id
     retry: CompiledText | None
     intents: Mapping[str, IntentAction | None]
+    # language -> the messages arriving here shows, when none of them has a {variable}
+    shown: Mapping[str, tuple[Message, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +209,36 @@ def _compile_state(state: State, languages: tuple[str, ...]) -> CompiledState:
             table.setdefault(normalize(c.label.get("en")), c.id)
         table.pop("", None)
         by_label[lang] = table
+    say = tuple(CompiledText(t) for t in state.say)
     return CompiledState(
         name=state.name, kind=state.kind, source=state,
-        say=tuple(CompiledText(t) for t in state.say), set=tuple(state.set.items()),
+        say=say, set=tuple(state.set.items()),
         choices=choices, by_label=by_label,
         retry=_retry(state),
         intents=state.intents,
+        shown=_static_shown(state, say, choices, languages),
     )
+
+
+def shown_messages(state: State, say: tuple[CompiledText, ...],
+                   choices: Mapping[str, CompiledChoice], lang: str,
+                   variables: Mapping[str, Any]) -> tuple[Message, ...]:
+    """The messages arriving at a state shows: its texts, the last one with the buttons."""
+    words = [t.render(lang, variables) for t in say]
+    if state.kind != "choices":
+        return tuple(Message(w) for w in words)
+    last = words.pop() if words else "…"
+    buttons = tuple([Button(c.id, c.label.render(lang, variables)) for c in choices.values()])
+    return (*(Message(w) for w in words), Message(last, buttons, state.columns))
+
+
+def _static_shown(state: State, say: tuple[CompiledText, ...],
+                  choices: Mapping[str, CompiledChoice],
+                  languages: tuple[str, ...]) -> dict[str, tuple[Message, ...]]:
+    """`shown_messages` per language, worked out once, if no text has a {variable}."""
+    if not all(t.static for t in (*say, *(c.label for c in choices.values()))):
+        return {}
+    return {lang: shown_messages(state, say, choices, lang, {}) for lang in {*languages, "en"}}
 
 
 def compile_dialogue(d: Dialogue, kept: frozenset[str]) -> CompiledDialogue:

@@ -23,6 +23,7 @@ from bot.core.compile import (
     CompiledState,
     CompiledText,
     normalize,
+    shown_messages,
 )
 from bot.core.model import IntentAction
 from bot.core.types import (
@@ -43,13 +44,14 @@ from bot.core.types import (
     Started,
     TimedOut,
     Typed,
+    Undo,
 )
 
 __all__ = ["MAX_INPUT", "Trace", "clean_text", "step"]
 
 MAX_INPUT = 20_000  # longer input is cut before any work is done on it
 MAX_AUTO_STEPS = 500  # a validated bundle never loops; this only bounds a broken one
-MAX_HISTORY = 20
+MAX_HISTORY = 10  # questions `back` can go back; bounds the stored session
 MAX_DEPTH = 8  # sub-dialogues within sub-dialogues
 Trace = Callable[[str, str, str, str], None]
 
@@ -67,11 +69,22 @@ def step(compiled: CompiledBundle, session: Session, event: Event,
     """Apply one event. `trace(module, source, trigger, dest)` sees each transition taken."""
     run = _Run(compiled, session, trace)
     if run.handle(event) is _UNCHANGED:
-        return session, tuple(run.out)
-    return run.session(), tuple(run.out)
+        return session, _sendable(run.out)
+    return run.session(), _sendable(run.out)
 
 
 _UNCHANGED = object()
+
+
+def _sendable(out: list[Output]) -> tuple[Output, ...]:
+    """Telegram refuses blank messages (a text of only `{variables}` that are still empty,
+    e.g. in a session stored before the content changed): drop them, or keep their
+    buttons under "…"."""
+    if all(not isinstance(o, Message) or o.text.strip() for o in out):
+        return tuple(out)
+    return tuple(o if not isinstance(o, Message) or o.text.strip() else
+                 Message("…", o.buttons, o.columns) for o in out
+                 if not isinstance(o, Message) or o.text.strip() or o.buttons)
 
 
 class _Run:
@@ -119,6 +132,10 @@ class _Run:
                 return _UNCHANGED
             if isinstance(event, IntentInvoked) and self.invoke(event.name):
                 return None
+            if isinstance(event, Typed):  # "sos" or "help" typed after a module ended
+                typed = self.c.intent_words.get(self.lang, {}).get(normalize(event.text[:200]))
+                if typed and self.invoke(typed):
+                    return None
             self.say("idle")
             self.start_top(self.c.config.menu)
             return None
@@ -211,17 +228,21 @@ class _Run:
     def choose(self, dialogue: CompiledDialogue, state: CompiledState, choice_id: str) -> None:
         choice = state.choices[choice_id]
         self.out.append(Chosen(choice.label.render(self.lang, self.vars)))
-        self.remember(state.name, [k for k, _ in choice.set] + [k for k, _ in choice.add])
+        self.remember(state.name, [k for k, _ in choice.set], choice_id)
         self.assign(choice.set)
         for name, amount in choice.add:
             current = self.vars.get(name)
             self.vars[name] = (current if isinstance(current, (int, float)) else 0) + amount
         self.traced(dialogue.id, state.name, f"choose:{choice_id}", None)
 
-    def remember(self, state: str, names: list[str]) -> None:
-        """Push an undo entry so `back` can restore these variables and this question."""
-        undo = tuple((n, [self.vars[n]] if n in self.vars else []) for n in names)
-        self.history.append((state, undo, len(self.stack)))
+    def remember(self, state: str, names: list[str], choice: str = "") -> None:
+        """Push an undo entry so `back` can restore these variables and this question.
+
+        Scores added by a button are not stored: `back` subtracts the button's amounts,
+        which keeps the stored session small on long rating modules.
+        """
+        restore = tuple((n, [self.vars[n]] if n in self.vars else []) for n in names)
+        self.history.append(Undo(state, restore, len(self.stack), choice))
 
     def resolve(self, name: str) -> IntentAction | None:
         """The intent as it applies here: state override, then module, then global."""
@@ -260,12 +281,18 @@ class _Run:
 
     def back(self) -> None:
         frame = self.stack[-1] if self.stack else None
-        if not self.history or frame is None or self.history[-1][2] != len(self.stack):
+        if not self.history or frame is None or self.history[-1].depth != len(self.stack):
             self.say("no_back")
             if frame is not None:
                 self.reask(self.c.dialogues[frame.module].states[frame.state])
             return
-        state_name, undo, _ = self.history.pop()
+        state_name, undo, _, choice_id = self.history.pop()
+        state = self.c.dialogues[frame.module].states[state_name]
+        choice = state.choices.get(choice_id) if choice_id else None
+        for name, amount in choice.add if choice else ():
+            current = self.vars.get(name)
+            if isinstance(current, (int, float)):
+                self.vars[name] = current - amount
         for name, old in undo:
             before = self.vars.get(name)
             if old:
@@ -276,7 +303,7 @@ class _Run:
             if setting and self.vars.get(name) != before:  # adapters persist settings
                 self.out.append(SettingChanged(name, self.vars.get(name)))
         self.stack[-1] = frame._replace(state=state_name)
-        self.reask(self.c.dialogues[frame.module].states[state_name])
+        self.reask(state)
 
     def reask(self, state: CompiledState, *, same_step: bool = False) -> None:
         """Show the state's question again (its last message, with its buttons)."""
@@ -293,8 +320,9 @@ class _Run:
             self.out.append(Message(text))
 
     def buttons(self, state: CompiledState) -> tuple[Button, ...]:
-        return tuple(Button(c.id, c.label.render(self.lang, self.vars))
-                     for c in state.choices.values())
+        lang, variables = self.lang, self.vars
+        return tuple([Button(c.id, c.label.render(lang, variables))
+                      for c in state.choices.values()])
 
     # --- moving between states ------------------------------------------------
 
@@ -303,7 +331,7 @@ class _Run:
         dialogue = self.c.dialogues[module]
         target = dest
         for t in dialogue.destinations(source, trigger):
-            if all(cond.func(self.vars) == cond.target for cond in t.conditions):
+            if not t.conditions or all(c.func(self.vars) == c.target for c in t.conditions):
                 target = t.dest
                 break
         if target is None:
@@ -334,7 +362,10 @@ class _Run:
         self.push(module, None)
 
     def call(self, module: str, return_to: str | None = None) -> None:
-        if not self.stack or len(self.stack) >= MAX_DEPTH:  # idle (sos after the end), or deep
+        if not self.stack:  # idle (sos after a module ended): run it alone, never gated
+            self.push(module, None)
+            return
+        if len(self.stack) >= MAX_DEPTH:
             self.start_top(module)
             return
         self.push(module, return_to or self.stack[-1].state)
@@ -355,21 +386,19 @@ class _Run:
             frame = self.stack[-1]
             dialogue = self.c.dialogues[frame.module]
             state = dialogue.states[name]
-            self.stack[-1] = frame._replace(state=name)
-            self.assign(state.set)
+            self.stack[-1] = Frame(frame.module, name, frame.return_to)
+            if state.set:
+                self.assign(state.set)
             source = state.source
             if source.save is not None:
                 data = {f: self.vars.get(f) for f in source.save.fields}
                 self.out.append(RecordSaved(source.save.kind, data))
-            texts = [t.render(self.lang, self.vars) for t in state.say]
-            if state.kind == "choices":
-                self.step += 1
-                last = texts.pop() if texts else "…"
-                self.out.extend(Message(t) for t in texts)
-                self.out.append(Message(last, self.buttons(state), source.columns))
-                return
-            self.out.extend(Message(t) for t in texts)
-            if state.kind == "ask":
+            lang = self.lang  # after `set`, which may switch the language
+            shown = state.shown.get(lang)  # worked out at compile time if nothing varies
+            if shown is None:
+                shown = shown_messages(source, state.say, state.choices, lang, self.vars)
+            self.out.extend(shown)
+            if state.kind in ("choices", "ask"):
                 self.step += 1
                 return
             if state.kind in ("goto", "branch"):
@@ -387,7 +416,7 @@ class _Run:
 
     def _next(self, dialogue: CompiledDialogue, name: str) -> str | None:
         for t in dialogue.destinations(name, "next"):
-            if all(cond.func(self.vars) == cond.target for cond in t.conditions):
+            if not t.conditions or all(c.func(self.vars) == c.target for c in t.conditions):
                 if self.trace is not None:
                     self.trace(dialogue.id, name, "next", t.dest)
                 return str(t.dest)
@@ -398,7 +427,7 @@ class _Run:
         finished = self.stack.pop()
         for name, _ in dialogue.defaults:
             self.vars.pop(name, None)
-        self.history = [h for h in self.history if h[2] <= len(self.stack)]
+        self.history = [h for h in self.history if h.depth <= len(self.stack)]
         if next_module:
             self.out.append(Ended(self.stack[0].module if self.stack else finished.module))
             self.stack.clear()

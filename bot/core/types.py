@@ -17,7 +17,7 @@ __all__ = [
     "Button", "Chosen", "Ended", "Event", "Frame", "IntentInvoked", "LanguageSet", "Message",
     "Output",
     "Pressed", "RecordSaved", "Session", "SettingChanged", "Stale", "Started", "TimedOut",
-    "Typed", "decode_callback", "encode_callback",
+    "Typed", "Undo", "decode_callback", "encode_callback",
 ]
 
 
@@ -126,6 +126,15 @@ class Frame(NamedTuple):
     return_to: str | None = None  # the caller's state to continue at, for a sub-dialogue
 
 
+class Undo(NamedTuple):
+    """One step `back` can take: the question to return to and how to undo its answer."""
+
+    state: str
+    restore: tuple[tuple[str, list[Any]], ...]  # variable -> [old value], or [] if unset
+    depth: int = 1  # how many frames deep the question was (back stays in its frame)
+    choice: str = ""  # the button pressed: back subtracts its `add` amounts
+
+
 MISSING: Any = None  # marks "the variable did not exist" in an undo entry (encoded as [])
 
 
@@ -136,8 +145,7 @@ class Session:
     stack: tuple[Frame, ...] = ()
     vars: Mapping[str, Any] = field(default_factory=dict)
     step: int = 0
-    # (question state, undo: variable -> [old value] or [] if it was unset, frame depth)
-    history: tuple[tuple[str, tuple[tuple[str, list[Any]], ...], int], ...] = ()
+    history: tuple[Undo, ...] = ()
 
     @property
     def language(self) -> str:
@@ -150,8 +158,7 @@ class Session:
     def to_json(self) -> str:
         data = {"s": [list(f) for f in self.stack], "v": dict(self.vars), "n": self.step}
         if self.history:
-            data["h"] = [[state, [[k, old] for k, old in undo], depth]
-                         for state, undo, depth in self.history]
+            data["h"] = [_encode_undo(u) for u in self.history]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -165,8 +172,8 @@ class Session:
                 stack=tuple(Frame(*f) for f in data.get("s", [])),
                 vars=dict(data.get("v", {})),
                 step=int(data.get("n", 0)),
-                history=tuple((h[0], tuple((k, old) for k, old in h[1]),
-                               int(h[2]) if len(h) > 2 else 1)
+                history=tuple(Undo(h[0], tuple((k, old) for k, old in h[1]),
+                                   int(h[2]) if len(h) > 2 else 1, h[3] if len(h) > 3 else "")
                               for h in data.get("h", [])),
             )
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
@@ -184,8 +191,19 @@ class Session:
             and all(name(k) for k in self.vars)
             and all(name(state) and all(name(k) and isinstance(old, list) and len(old) <= 1
                                         for k, old in undo)
-                    for state, undo, _depth in self.history)
+                    and name(choice)
+                    for state, undo, _depth, choice in self.history)
         )
+
+
+def _encode_undo(undo: Undo) -> list[Any]:
+    """Compact JSON: trailing defaults (depth 1, no choice) are left out."""
+    out: list[Any] = [undo.state, [[k, old] for k, old in undo.restore]]
+    if undo.depth != 1 or undo.choice:
+        out.append(undo.depth)
+    if undo.choice:
+        out.append(undo.choice)
+    return out
 
 
 # --- callback data ------------------------------------------------------------------
@@ -200,6 +218,6 @@ def decode_callback(data: str | None) -> Pressed | None:
     if not data or len(data) > 64:
         return None
     step, sep, choice = data.partition(":")
-    if not sep or not step.isdigit() or not choice or len(step) > 12:
+    if not sep or not (step.isascii() and step.isdigit()) or not choice or len(step) > 12:
         return None
     return Pressed(int(step), choice)
