@@ -11,6 +11,7 @@ the outbox's calls after commit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.core.compile import CompiledBundle
@@ -46,7 +47,9 @@ class Incoming:
     event: Event | None = None  # None: only bookkeeping (e.g. a message we ignore)
     language_code: str | None = None
     pressed: PressedMessage | None = None
-    extra: tuple[ApiCall, ...] = ()  # adapter replies to send in order, before the step's
+    # Adapter replies to send in order, before the step's; a callable gets the person's
+    # language (their stored choice, which only the transaction knows).
+    extra: tuple[ApiCall | Callable[[str], ApiCall], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,7 @@ class Conversation:
             session = Session.from_json(user.session)
             if "language" not in session.vars:
                 session = replace(session, vars={**session.vars, "language": language})
-            calls = list(incoming.extra)
+            calls = [c if isinstance(c, ApiCall) else c(language) for c in incoming.extra]
             outputs: tuple[Output, ...] = ()
             if incoming.event is not None:
                 event, notice = self.screened(incoming.event, session.language)

@@ -3,7 +3,8 @@
 python-telegram-bot's HTTP client (httpx) logs request URLs, and those contain the bot
 token; `repr()` of a Bot contains it too. A filter on the root handler replaces the token
 (and the webhook secret) wherever it appears, in the message or its arguments, and the
-httpx logger is raised to WARNING. Message text never goes to the log: code logs a
+httpx logger is raised to WARNING (python-telegram-bot's own loggers to at least INFO: at
+DEBUG they print every update and API call). Message text never goes to the log: code logs a
 keyed hash of the user (`user_ref`), never a chat id or what was said.
 """
 
@@ -45,6 +46,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _HandledByTheSender(logging.Filter):
+    """python-telegram-bot's AIORateLimiter logs the 429 it finally re-raises as an ERROR
+    with a traceback, but the sender handles that (it waits `retry_after` and logs a
+    warning): keep one line, at WARNING, so a rate limit does not look like a crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def user_ref(user_id: int) -> str:
     """A stable, keyed, non-reversible reference to a user for logs (never the id)."""
     return hmac.new(_key, str(user_id).encode(), hashlib.sha256).hexdigest()[:10]
@@ -65,3 +78,9 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # At DEBUG python-telegram-bot logs every update and API call in full: what people
+    # wrote, their names and chat ids. Never below INFO, whatever LOG_LEVEL says.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.getEffectiveLevel()))
+    limiter = logging.getLogger("telegram.ext.AIORateLimiter")
+    if not any(isinstance(f, _HandledByTheSender) for f in limiter.filters):
+        limiter.addFilter(_HandledByTheSender())

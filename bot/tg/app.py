@@ -62,6 +62,7 @@ def build_application(settings: Settings, compiled: CompiledBundle) -> tuple[App
         .concurrent_updates(256)  # per-person order comes from the store's per-user lock
         .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(lambda app: _start(app, runtime))
+        .post_stop(lambda app: _finish_sending(runtime))
         .post_shutdown(lambda app: _stop(runtime))
     )
     if settings.webhook:
@@ -88,9 +89,16 @@ async def _start(app: Application, runtime: Runtime) -> None:
     log.info("relbot started (%s mode)", "webhook" if runtime.settings.webhook else "polling")
 
 
-async def _stop(runtime: Runtime) -> None:
+async def _finish_sending(runtime: Runtime) -> None:
+    """Let in-flight sends finish. In polling mode this runs as post_stop: post_shutdown
+    comes only after python-telegram-bot has closed the bot's HTTP client, which would
+    abort a send half-way (and it may still reach Telegram: sent again on the next start)."""
     if runtime.sender is not None:
         await runtime.sender.close()
+
+
+async def _stop(runtime: Runtime) -> None:
+    await _finish_sending(runtime)  # already done in polling mode; webhook mode: here
     if runtime.store is not None:
         await runtime.store.close()
     log.info("relbot stopped")

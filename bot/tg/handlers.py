@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Bot, InputFile, Update
@@ -21,7 +22,7 @@ from telegram.ext import ContextTypes
 from bot.conversation import Conversation, Incoming
 from bot.core.types import IntentInvoked, LanguageSet, Started, Typed, decode_callback
 from bot.logs import user_ref
-from bot.tg.render import ApiCall, PressedMessage
+from bot.tg.render import CHOSEN_MARK, ApiCall, PressedMessage
 from bot.tg.sender import Sender
 
 __all__ = ["ALLOWED_UPDATES", "COMMANDS", "LANGUAGE_NAMES", "Router"]
@@ -48,13 +49,20 @@ class Router:
     def text(self, key: str, language: str) -> str:
         return self.compiled.string(key, language)
 
-    def notice(self, chat_id: int, key: str, language: str,
-               buttons: list[tuple[str, str]] | None = None) -> ApiCall:
-        params: dict[str, Any] = {"chat_id": chat_id, "text": self.text(key, language)}
-        if buttons:
-            params["reply_markup"] = {"inline_keyboard": [
-                [{"text": label, "callback_data": data}] for data, label in buttons]}
-        return ApiCall("sendMessage", params)
+    def notice(self, chat_id: int, key: str, buttons: list[tuple[str, str]] | None = None,
+               *, keys: bool = True) -> Callable[[str], ApiCall]:
+        """A reply in the person's language, built once the conversation knows it (their
+        stored choice). Buttons are (callback_data, label string key, or label if not keys)."""
+
+        def build(language: str) -> ApiCall:
+            params: dict[str, Any] = {"chat_id": chat_id, "text": self.text(key, language)}
+            if buttons:
+                params["reply_markup"] = {"inline_keyboard": [
+                    [{"text": self.text(label, language) if keys else label,
+                      "callback_data": data}] for data, label in buttons]}
+            return ApiCall("sendMessage", params)
+
+        return build
 
     async def handle(self, update: Update, bot: Bot) -> None:
         if update.my_chat_member is not None:
@@ -87,9 +95,16 @@ class Router:
         fallback = self.conversation.language_for(None, user.language_code)
         base = dict(update_id=update.update_id, user_id=user.id, chat_id=chat_id,
                     language_code=user.language_code)
+        if data.startswith("lang:") and data[5:] not in self.compiled.config.languages:
+            await _answer(bot, query.id, self.text("stale_button", fallback))  # forged
+            return
         if data.startswith("lang:"):
+            code = data[5:]  # the prompt shows the choice and loses its keyboard, like any
+            chosen = ApiCall("editMessageText", {  # other question whose button was pressed
+                "chat_id": chat_id, "message_id": message.message_id,
+                "text": f"{_text_of(message)}\n\n{CHOSEN_MARK} {LANGUAGE_NAMES.get(code, code)}"})
             handled = await self.conversation.handle(Incoming(
-                **base, event=LanguageSet(data[5:]),
+                **base, event=LanguageSet(code), extra=(chosen,),
                 pressed=PressedMessage(message.message_id, _text_of(message))))
             await _answer(bot, query.id, None)
         elif data in ("privacy:delete", "privacy:keep"):
@@ -122,9 +137,9 @@ class Router:
                     language_code=user.language_code)
         text = message.text
         if text is None:
-            incoming = Incoming(**base, extra=(self.notice(chat_id, "unsupported", language),))
+            incoming = Incoming(**base, extra=(self.notice(chat_id, "unsupported"),))
         elif text.startswith("/"):
-            incoming = self.command(text, base, chat_id, language)
+            incoming = self.command(text, base, chat_id)
         else:
             incoming = Incoming(**base, event=Typed(text))
         handled = await self.conversation.handle(incoming)
@@ -132,8 +147,7 @@ class Router:
             await self.export(bot, user.id, chat_id, handled.language)
         self.sender.kick(chat_id)
 
-    def command(self, text: str, base: dict[str, Any], chat_id: int,
-                language: str) -> Incoming:
+    def command(self, text: str, base: dict[str, Any], chat_id: int) -> Incoming:
         head, _, payload = text.partition(" ")
         name = head[1:].split("@")[0].lower()
         payload = payload.strip()
@@ -146,14 +160,12 @@ class Router:
             buttons = [(f"lang:{code}", LANGUAGE_NAMES.get(code, code))
                        for code in self.compiled.config.languages]
             return Incoming(**base, extra=(
-                self.notice(chat_id, "language_prompt", language, buttons),))
+                self.notice(chat_id, "language_prompt", buttons, keys=False),))
         if name == "privacy":
-            return Incoming(**base, extra=(self.notice(chat_id, "privacy", language),))
+            return Incoming(**base, extra=(self.notice(chat_id, "privacy"),))
         if name == "delete":
-            buttons = [("privacy:delete", self.text("delete_yes", language)),
-                       ("privacy:keep", self.text("delete_no", language))]
-            return Incoming(**base, extra=(
-                self.notice(chat_id, "delete_confirm", language, buttons),))
+            buttons = [("privacy:delete", "delete_yes"), ("privacy:keep", "delete_no")]
+            return Incoming(**base, extra=(self.notice(chat_id, "delete_confirm", buttons),))
         if name == "export":
             return Incoming(**base)
         return Incoming(**base, event=Typed(text))
