@@ -71,7 +71,7 @@ def build_application(settings: Settings, compiled: CompiledBundle) -> tuple[App
 
     async def dispatch(update: Update, context: object) -> None:
         assert runtime.router is not None
-        await runtime.router.handle(update, app.bot)
+        await runtime.router.handle_or_apologise(update, app.bot)
 
     app.add_handler(TypeHandler(Update, dispatch))
     app.add_error_handler(_on_error)

@@ -64,6 +64,24 @@ class Router:
 
         return build
 
+    async def handle_or_apologise(self, update: Update, bot: Bot) -> None:
+        """Polling mode: an update that cannot be applied gets a kind reply, not silence.
+
+        (Telegram does not redeliver in polling mode; the person can simply try again.
+        Webhook mode calls `handle` and answers 500 instead, so Telegram retries.)
+        """
+        try:
+            await self.handle(update, bot)
+        except Exception:
+            log.exception("update could not be applied")
+            chat, user = update.effective_chat, update.effective_user
+            if chat is not None and chat.type == ChatType.PRIVATE:
+                language = self.conversation.language_for(
+                    None, user.language_code if user else None)
+                await _send(bot, chat.id, self.text("error", language))
+            if update.callback_query is not None:
+                await _answer(bot, update.callback_query.id, None)
+
     async def handle(self, update: Update, bot: Bot) -> None:
         if update.my_chat_member is not None:
             await self.member_changed(update)

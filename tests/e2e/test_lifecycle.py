@@ -222,3 +222,36 @@ def test_sigint_stops_cleanly_too(own_fake: FakeTelegram, tmp_path: Path) -> Non
     assert bot.proc.wait(30) == 0
     wait_until(lambda: "relbot stopped" in bot.stderr, what="the stop message")
     assert "Traceback" not in bot.output
+
+
+def test_an_update_that_cannot_be_applied_gets_a_kind_reply(
+    own_fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """The database breaks under the running bot: the person hears that something went
+    wrong (not silence), nothing half-applied is kept, and once the database is back
+    the conversation carries on from the same question."""
+    import sqlite3
+
+    bot = BotProcess(own_fake, tmp_path)
+    ana = Person(own_fake, next_user_id())
+    bot.start()
+    try:
+        ana.command("start")
+        ana.expect("Hi! This tour shows", "Which language do you prefer?")
+        ana.press("English")
+        ana.expect("What should I call you?")
+        path = bot.database_url[len("sqlite:///") :]
+        with sqlite3.connect(path) as conn:
+            conn.execute("ALTER TABLE inbox RENAME TO inbox_away")
+        ana.send("Ana")
+        ana.expect("Sorry, something went wrong on my side")
+        with sqlite3.connect(path) as conn:
+            conn.execute("ALTER TABLE inbox_away RENAME TO inbox")
+        ana.send("Ana")
+        ana.expect("Thanks, Ana. From 0 to 10")
+        ana.expect_nothing_more()
+    finally:
+        code = bot.stop()
+    assert code == 0
+    assert "update could not be applied" in bot.stderr
+    assert "Ana" not in bot.stderr  # the failing message's text is not in the log
