@@ -39,6 +39,12 @@ def _texts(value: Any, path: Path) -> tuple[Text, ...]:
     return (text(value, path),)
 
 
+def _sets(data: dict[str, Any] | None, path: Path) -> dict[str, Any]:
+    """`set:` values: plain values as they are, per-language mappings as `Text`."""
+    return {name: text(value, (*path, name)) if isinstance(value, dict) else value
+            for name, value in (data or {}).items()}
+
+
 def _intent(name: str, data: dict[str, Any], path: Path) -> IntentAction:
     words = {lang: tuple(ws) for lang, ws in (data.get("words") or {}).items()}
     return IntentAction(
@@ -56,7 +62,10 @@ def _overrides(data: dict[str, Any] | None, path: Path) -> dict[str, IntentActio
 
 
 def _state(name: str, data: dict[str, Any], path: Path) -> State:
-    kinds = [k for k in NEXT_KEYS if k in data and not (k == "goto" and "ask" in data)]
+    # `ask` next to `choices` is the typed-text fallback of a button question; its `goto`
+    # belongs to the ask. Neither counts as a second thing to do next.
+    kinds = [k for k in NEXT_KEYS if k in data
+             and not (k == "goto" and "ask" in data) and not (k == "ask" and "choices" in data)]
     end = data.get("end")
     save = data.get("save")
     ask = data.get("ask")
@@ -64,12 +73,13 @@ def _state(name: str, data: dict[str, Any], path: Path) -> State:
         name=name,
         kind=kinds[0] if len(kinds) == 1 else "",
         say=_texts(data.get("say"), (*path, "say")),
-        set=dict(data.get("set") or {}),
+        set=_sets(data.get("set"), (*path, "set")),
         save=Save(save["kind"], tuple(save["fields"]), (*path, "save")) if save else None,
         columns=data.get("columns", 1),
         choices=tuple(
             Choice(c["id"], text(c["label"], (*path, "choices", i, "label")), c["goto"],
-                   dict(c.get("set") or {}), dict(c.get("add") or {}), (*path, "choices", i))
+                   _sets(c.get("set"), (*path, "choices", i, "set")), dict(c.get("add") or {}),
+                   (*path, "choices", i))
             for i, c in enumerate(data.get("choices") or [])
         ),
         ask=Ask(

@@ -143,7 +143,7 @@ def _transition_table(d: Dialogue) -> list[dict[str, Any]]:
         src = state.name
         rows += [{"trigger": _choice_trigger(c), "source": src, "dest": c.goto}
                  for c in state.choices]
-        if state.kind == "ask" and state.goto:
+        if state.ask is not None and state.goto:  # an ask state, or buttons that take text
             rows.append({"trigger": "answer", "source": src, "dest": state.goto})
         elif state.kind == "goto" and state.goto:
             rows.append({"trigger": "next", "source": src, "dest": state.goto})
@@ -191,6 +191,11 @@ def transition_rows(d: Dialogue) -> list[dict[str, Any]]:
     return _transition_table(d)
 
 
+def _compiled_sets(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """`set:` pairs; a translated value becomes a CompiledText, rendered when set."""
+    return tuple((k, CompiledText(v) if isinstance(v, Text) else v) for k, v in values.items())
+
+
 def _retry(state: State) -> CompiledText | None:
     """The state's own re-prompt: `ask.retry`, else the state-level `retry`."""
     text = (state.ask.retry if state.ask else None) or state.retry
@@ -198,7 +203,7 @@ def _retry(state: State) -> CompiledText | None:
 
 
 def _compile_state(state: State, languages: tuple[str, ...]) -> CompiledState:
-    choices = {c.id: CompiledChoice(c.id, CompiledText(c.label), tuple(c.set.items()),
+    choices = {c.id: CompiledChoice(c.id, CompiledText(c.label), _compiled_sets(c.set),
                                     tuple(c.add.items())) for c in state.choices}
     by_label: dict[str, dict[str, str]] = {}
     for lang in {*languages, "en"}:
@@ -212,7 +217,7 @@ def _compile_state(state: State, languages: tuple[str, ...]) -> CompiledState:
     say = tuple(CompiledText(t) for t in state.say)
     return CompiledState(
         name=state.name, kind=state.kind, source=state,
-        say=say, set=tuple(state.set.items()),
+        say=say, set=_compiled_sets(state.set),
         choices=choices, by_label=by_label,
         retry=_retry(state),
         intents=state.intents,

@@ -179,6 +179,9 @@ class _Run:
             return
         if state.kind == "choices":
             choice = state.by_label.get(self.lang, {}).get(key)
+            if choice is None and state.source.ask is not None:
+                self.answer(dialogue, state, text, key)  # buttons that also take typed text
+                return
             if choice is None:
                 if state.retry is not None:
                     self.out.append(Message(state.retry.render(self.lang, self.vars)))
@@ -437,7 +440,11 @@ class _Run:
             caller = self.c.dialogues[parent.module]
             if finished.return_to is None:
                 return
-            if self.trace is not None and caller.states[parent.state].kind == "call":
+            interrupted = caller.states[parent.state]
+            if interrupted.kind in ("choices", "ask") and parent.state == finished.return_to:
+                self.reask(interrupted)  # back from an intent (sos, help): just the question
+                return
+            if self.trace is not None and interrupted.kind == "call":
                 self.trace(parent.module, parent.state, "return", finished.return_to)
             self.enter(finished.return_to)
         else:
@@ -445,6 +452,8 @@ class _Run:
 
     def assign(self, pairs: tuple[tuple[str, Any], ...]) -> None:
         for name, value in pairs:
+            if isinstance(value, CompiledText):  # a translated value: in today's language
+                value = value.render(self.lang, self.vars)
             if self.vars.get(name) == value and name in self.vars:
                 continue
             self.vars[name] = value

@@ -55,11 +55,18 @@ _texts = OneOrList(TEXT, description="One text, or a list of texts (one chat bub
 _words = MapOf(ListOf(Str()), LANG_PATTERN, "two-letter language codes like en, es",
                description="Typed words per language that trigger this.")
 
+_value = Union(
+    [((str, int, float, bool), Scalar()),
+     (dict, MapOf(Str(), LANG_PATTERN, "two-letter language codes like en, es"))],
+    description="A plain value, or a text per language (stored in the person's language).",
+)
+_sets = MapOf(_value, NAME, NAME_HINT, description="variables to set")
+
 CHOICE = Obj("choice", {
     "id": Field(Str(CHOICE_ID, "a short id: a-z, 0-9 and _"), True),
     "label": Field(TEXT, True),
     "goto": Field(_state_ref, True),
-    "set": Field(MapOf(Scalar(), NAME, NAME_HINT, description="variables to set")),
+    "set": Field(_sets),
     "add": Field(MapOf(Num(), NAME, NAME_HINT, description="numbers to add to variables")),
 }, description="A button.")
 
@@ -105,7 +112,7 @@ INTENTS = Obj("intents", {n: Field(_intent_override) for n in INTENT_NAMES},
 
 STATE = Obj("state", {
     "say": Field(_texts),
-    "set": Field(MapOf(Scalar(), NAME, NAME_HINT)),
+    "set": Field(_sets),
     "save": Field(SAVE),
     "columns": Field(Int(1, description="buttons per row")),
     "choices": Field(ListOf(CHOICE)),

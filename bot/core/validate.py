@@ -64,6 +64,8 @@ def _types(bundle: Bundle, d: Dialogue) -> dict[str, str | None]:
 
 
 def _type_of(value: Any) -> str | None:
+    if isinstance(value, Text):  # a translated value is text in every language
+        return "text"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):
@@ -84,6 +86,9 @@ def _all_texts(d: Dialogue) -> Iterator[tuple[State | None, Text]]:
             yield state, state.ask.retry
         if state.retry:
             yield state, state.retry
+        for value in [*state.set.values(), *(v for c in state.choices for v in c.set.values())]:
+            if isinstance(value, Text):
+                yield state, value
         for intent in state.intents.values():
             for t in intent.say if intent else ():
                 yield state, t
@@ -113,11 +118,11 @@ def check_states(bundle: Bundle, d: Dialogue, report: Report) -> None:
         p = state.path
         if not state.kind:
             report("D010", p, f"state '{state.name}' must have exactly one of choices, ask, "
-                   "goto, branch, call, end", key=True)
+                   "goto, branch, call, end (ask may go with choices)", key=True)
         if (state.call is None) != (state.return_to is None):
             report("D005", p, f"state '{state.name}': `call` and `return_to` go together",
                    key=True)
-        if state.kind == "ask" and not state.goto:
+        if state.ask is not None and not state.goto:
             report("D005", p, f"state '{state.name}' asks a question but has no `goto:`",
                    key=True)
         if state.kind == "choices" and not state.say:
@@ -412,7 +417,9 @@ def _widths(bundle: Bundle) -> dict[str, int]:
                 width = s.ask.max_length if s.ask.kind == "text" else NUMBER_WIDTH
                 widths[s.ask.into] = max(widths.get(s.ask.into, 0), width)
         for name, value in values:
-            if isinstance(value, bool):
+            if isinstance(value, Text):
+                width = max(len(words) for words in value.variants.values())
+            elif isinstance(value, bool):
                 width = BOOL_WIDTH
             elif isinstance(value, (int, float)):
                 width = NUMBER_WIDTH

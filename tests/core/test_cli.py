@@ -168,7 +168,7 @@ def test_missing_coverage_fails_and_names_the_transition(tmp_path: Path, capsys:
     folder = _examples_copy(tmp_path)
     (folder / "tests" / "tour.es.yaml").unlink()
     status, out, _ = run(capsys, "test", str(folder), "--missing")
-    assert status == 1 and re.search(r"LOW tour +es +0/19", out)
+    assert status == 1 and re.search(r"LOW tour +es +0/20", out)
     assert "missing: pick_path --timeout--> summary" in out
 
 

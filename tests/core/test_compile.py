@@ -34,7 +34,8 @@ def test_typed_labels_and_numbers_map_to_choices(examples: CompiledBundle) -> No
 
 def test_the_transition_table_lists_every_edge(examples: CompiledBundle) -> None:
     tour = examples.dialogues["tour"]
-    assert len(tour.transitions) == 19
+    assert len(tour.transitions) == 20
+    assert ("tour", "pick_path", "answer", "decide") in tour.transitions  # typed, not a button
     assert ("tour", "decide", "next", "middle") in tour.transitions
     assert ("tour", "take_pause", "return", "after_pause") in tour.transitions
     assert [t.dest for t in tour.destinations("decide", "next")] == ["high", "low", "middle"]

@@ -63,7 +63,7 @@ def test_a_label_in_english_works_in_a_spanish_chat(examples: CompiledBundle) ->
     chat = Chat(examples, "es")
     at_path(chat, rested="sí")
     chat.type("a walk")
-    assert chat.session.vars["path"] == "walk"
+    assert chat.session.vars["path"] == "un paseo"  # the walk, in the chat's language
 
 
 @pytest.mark.parametrize("typed", ["3", "French", "", "0"])
@@ -174,7 +174,7 @@ def test_back_re_asks_the_previous_question_and_restores_its_answer(chat: Chat) 
 def test_back_undoes_the_scores_a_button_added(chat: Chat) -> None:
     at_path(chat, energy="9", rested="yes")
     chat.press("A walk")
-    assert chat.session.vars["steps"] == 2 and chat.session.vars["path"] == "walk"
+    assert chat.session.vars["steps"] == 2 and chat.session.vars["path"] == "a walk"
     chat.type("back")
     assert chat.where == [("tour", "pick_path")]
     assert chat.session.vars["steps"] == 0 and chat.session.vars["path"] == ""
@@ -264,3 +264,18 @@ def test_step_is_pure(examples: CompiledBundle) -> None:
     assert session == Session(vars={"language": "en"})
     for event in (Typed("2"), IntentInvoked("help"), TimedOut()):
         assert step(examples, first[0], event) == step(examples, first[0], event)
+
+
+def test_a_translated_set_value_is_stored_in_the_persons_language(
+    examples: CompiledBundle,
+) -> None:
+    """`set: {path: {en: a walk, es: un paseo}}` keeps the words the person reads."""
+    from .helpers import at_path
+
+    for language, words, shown in (("en", "a walk", "You picked a walk."),
+                                   ("es", "un paseo", "Elegiste un paseo.")):
+        chat = Chat(examples, language=language)
+        at_path(chat)
+        out = chat.press("walk")
+        assert chat.session.vars["path"] == words
+        assert any(isinstance(o, Message) and o.text == shown for o in out)

@@ -76,6 +76,7 @@ def test_a_called_module_returns_to_its_return_to_state(chat: Chat) -> None:
     chat.press("Done")
     assert chat.texts == [
         "Welcome back.",
+        "You picked a pause.",
         "Go gently today, Ana.",
         "That's the tour. Again or finish?",
     ]

@@ -68,7 +68,8 @@ def test_the_tour_reads_in_breadth_first_order_with_words_for_every_step(capsys:
     assert "# A tour of the format\n\n*Un recorrido por el formato*" in out
     assert "| English | Español | Then |" in out and "Buttons (2 per row):" in out
     assert (
-        "| A walk | Un paseo | sets path = “walk”, steps + 2 → [Step 7: a decision](#step-7) |"
+        "| A walk | Un paseo | sets path = “a walk” / “un paseo”, steps + 2 → "
+        "[Step 7: You picked {path}.](#step-7) |"
         in out
     )
     assert "**a whole number from 0 to 10**, kept as *energy*" in out
@@ -125,7 +126,8 @@ def test_check_lists_stale_missing_and_leftover_files(tmp_path: Path, capsys: Ca
     out = tmp_path / "modules"
     export(capsys, "--all", "--out", str(out), "--dir", str(EXAMPLES))
     tour = out / "tour.md"
-    tour.write_text(tour.read_text(encoding="utf-8").replace("Pick a path.", "Pick one."))
+    text = tour.read_text(encoding="utf-8")
+    tour.write_text(text.replace("Pick a path, or type your own.", "Pick one."))
     (out / "pause.md").unlink()
     (out / "old_module.md").write_text("# gone\n", encoding="utf-8")
     status, said = export(capsys, "--all", "--out", str(out), "--dir", str(EXAMPLES), "--check")
