@@ -203,9 +203,8 @@ def crisis_mid_module_in_spanish(bea: Person) -> None:
         "¿Qué te ayudaría ahora mismo?",
     )
     bea.press("A salvo por ahora, volver")
-    bea.expect(  # the question is asked again from its start
+    bea.expect(  # only the interrupted question is asked again, not the module's opening
         "Me alegra que ahora estés a salvo.",
-        "Un registro rápido",
         "Del 0 al 10, ¿cómo está tu ánimo hoy?",
     )
     bea.send("6")

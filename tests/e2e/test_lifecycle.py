@@ -56,17 +56,19 @@ def test_crash_mid_dialogue_loses_and_doubles_nothing(
         # The reply to "yes" is committed to the outbox; its send hangs at Telegram...
         fake.stall("sendMessage", 1.5)
         ana.send("yes")
-        fake.wait_for(lambda: in_flight(fake, "Pick a path."), what="the reply in flight")
+        fake.wait_for(lambda: in_flight(fake, "Pick a path"), what="the reply in flight")
         bot.kill()  # ...and the process dies mid-send.
         fake.wait_for(fake.stalls, what="the stalled call to be dropped")
         assert [s.applied for s in fake.stalls()] == [False]  # it never reached the chat
         assert len(ana.messages()) == 6
 
         bot.start()  # same database
-        (question,) = ana.expect("Pick a path.")
+        (question,) = ana.expect("Pick a path, or type your own.")
         assert question.button_texts == ["A walk", "A pause first"]
         ana.press("A walk")
-        ana.expect("Plenty of energy, Ana.", "That's the tour. Again or finish?")
+        ana.expect(
+            "You picked a walk.", "Plenty of energy, Ana.", "That's the tour. Again or finish?"
+        )
         ana.expect_chosen(question.message_id, "A walk")
         ana.expect_nothing_more()
     assert [m.text for m in ana.messages()] == [
@@ -76,7 +78,8 @@ def test_crash_mid_dialogue_loses_and_doubles_nothing(
         "Thanks, Ana. From 0 to 10, how much energy do you have?",
         "How many hours did you sleep?",
         "Do you feel rested?",
-        "Pick a path.\n\n✓ A walk",
+        "Pick a path, or type your own.\n\n✓ A walk",
+        "You picked a walk.",
         "Plenty of energy, Ana.",
         "That's the tour. Again or finish?",
         ana.texts()[-1],  # the privacy text of expect_nothing_more
