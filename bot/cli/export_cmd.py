@@ -78,7 +78,9 @@ def _name(variable: str) -> str:
     return variable.replace("_", " ")
 
 
-def _value(value: Value) -> str:
+def _value(value: Value | Text) -> str:
+    if isinstance(value, Text):
+        return " / ".join(f"“{words}”" for words in value.variants.values())
     if isinstance(value, bool):
         return "yes" if value else "no"
     return f"“{value}”" if isinstance(value, str) else f"{value:g}"
