@@ -51,7 +51,7 @@ __all__ = ["MAX_INPUT", "Trace", "clean_text", "step"]
 
 MAX_INPUT = 20_000  # longer input is cut before any work is done on it
 MAX_AUTO_STEPS = 500  # a validated bundle never loops; this only bounds a broken one
-MAX_HISTORY = 10  # questions `back` can go back; bounds the stored session
+MAX_HISTORY = 8  # questions `back` can go back; bounds the stored session
 MAX_DEPTH = 8  # sub-dialogues within sub-dialogues
 Trace = Callable[[str, str, str, str], None]
 
