@@ -29,7 +29,7 @@ from bot.core.types import (
 )
 from bot.logs import user_ref
 from bot.safety import Screen
-from bot.storage import Store, UserRecord
+from bot.storage import Store, Transaction, UserRecord
 from bot.tg.render import ApiCall, PressedMessage, render
 
 __all__ = ["Conversation", "Handled", "Incoming"]
@@ -115,7 +115,7 @@ class Conversation:
                 return IntentInvoked("sos"), notice
         return event, None
 
-    async def apply_settings(self, tx: object, user: UserRecord,
+    async def apply_settings(self, tx: Transaction, user: UserRecord,
                              outputs: tuple[Output, ...]) -> UserRecord:
         """Persist language/consent changes, and records only with `store_answers` consent."""
         consent = dict(user.consent)
@@ -128,5 +128,5 @@ class Conversation:
                     consent[output.name] = bool(output.value)
         for output in outputs:
             if isinstance(output, RecordSaved) and consent.get("store_answers"):
-                await tx.add_record(output.kind, dict(output.data))  # type: ignore[attr-defined]
+                await tx.add_record(output.kind, dict(output.data))
         return replace(user, language=language, consent=consent)

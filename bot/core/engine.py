@@ -12,11 +12,10 @@ the dialogue waits for the person again.
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from bot.core.answers import MAX_INPUT, check_answer, clean_text
 from bot.core.compile import (
     CompiledBundle,
     CompiledDialogue,
@@ -49,19 +48,10 @@ from bot.core.types import (
 
 __all__ = ["MAX_INPUT", "Trace", "clean_text", "step"]
 
-MAX_INPUT = 20_000  # longer input is cut before any work is done on it
 MAX_AUTO_STEPS = 500  # a validated bundle never loops; this only bounds a broken one
 MAX_HISTORY = 8  # questions `back` can go back; bounds the stored session
 MAX_DEPTH = 8  # sub-dialogues within sub-dialogues
 Trace = Callable[[str, str, str, str], None]
-
-
-def clean_text(text: str) -> str:
-    """Bounded, NFC-normalized text without control characters (newlines kept)."""
-    text = unicodedata.normalize("NFC", text[:MAX_INPUT])
-    if not text.isprintable():
-        text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
-    return text.strip()
 
 
 def step(compiled: CompiledBundle, session: Session, event: Event,
@@ -197,25 +187,7 @@ class _Run:
                key: str) -> None:
         ask = state.source.ask
         assert ask is not None
-        value: Any = None
-        problem: tuple[str, dict[str, Any]] | None = None
-        if ask.kind == "text":
-            if not text:
-                problem = ("text_empty", {})
-            elif len(text) > ask.max_length:
-                problem = ("text_too_long", {"max": ask.max_length})
-            else:
-                value = text
-        elif ask.kind == "yes_no":
-            value = self.c.yes_no.get(self.lang, {}).get(key)
-            if value is None:
-                problem = ("yes_no", {})
-        else:
-            low = ask.min if ask.min is not None else 0
-            high = ask.max if ask.max is not None else (10 if ask.kind == "scale" else math.inf)
-            value = _number(text, whole=ask.kind == "scale")
-            if value is None or not low <= value <= high:
-                problem = (ask.kind, {"min": _plain(low), "max": _plain(high)})
+        value, problem = check_answer(ask, text, key, self.c.yes_no.get(self.lang, {}))
         if problem is not None:
             if state.retry is not None:
                 self.out.append(Message(state.retry.render(self.lang, self.vars)))
@@ -459,19 +431,3 @@ class _Run:
             self.vars[name] = value
             if name == "language" or name in self.c.config.consent:
                 self.out.append(SettingChanged(name, value))
-
-
-def _number(text: str, *, whole: bool) -> float | int | None:
-    try:
-        value = float(text.replace(",", ".").strip())
-    except ValueError:
-        return None
-    if not math.isfinite(value):
-        return None
-    if value.is_integer():
-        return int(value)
-    return None if whole else value
-
-
-def _plain(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)

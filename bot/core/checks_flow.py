@@ -1,0 +1,263 @@
+"""Checks on what flows through a dialogue: variables, conditions, and texts.
+
+Part of the named checks (`bot.core.validate` runs them all): every variable is
+declared and used with its type, conditions parse, a `{variable}` is shown only after
+something can have set it, every text has English and its translations, and no text
+can outgrow Telegram's 4096 characters once its variables are filled in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import string
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bot.core import expr
+from bot.core.loader import Path
+from bot.core.model import Bundle, Dialogue, State, Text
+
+__all__ = [
+    "MAX_TEXT", "Report", "check_flow", "check_texts", "check_variables", "did_you_mean",
+    "placeholders",
+]
+
+MAX_TEXT = 4096  # Telegram's limit for one message
+NUMBER_WIDTH, BOOL_WIDTH, UNKNOWN_WIDTH = 16, 5, 500
+
+Report = Callable[..., None]
+
+
+def _types(bundle: Bundle, d: Dialogue) -> dict[str, str | None]:
+    types: dict[str, str | None] = {"language": "text"}
+    types.update({flag: "bool" for flag in bundle.config.consent})
+    for other in bundle.dialogues.values():  # kept variables are shared between modules
+        for name in other.keep:
+            types.setdefault(name, _type_of(other.variables.get(name)))
+    for name in d.keep:
+        types[name] = _type_of(d.variables.get(name))
+    for name, value in d.variables.items():
+        types[name] = _type_of(value)
+    return types
+
+
+def _type_of(value: Any) -> str | None:
+    if isinstance(value, Text):  # a translated value is text in every language
+        return "text"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "text" if isinstance(value, str) else None
+
+
+def _all_texts(d: Dialogue) -> Iterator[tuple[State | None, Text]]:
+    yield None, d.title
+    if d.description:
+        yield None, d.description
+    for state in d.states.values():
+        for t in state.say:
+            yield state, t
+        for c in state.choices:
+            yield state, c.label
+        if state.ask and state.ask.retry:
+            yield state, state.ask.retry
+        if state.retry:
+            yield state, state.retry
+        for value in [*state.set.values(), *(v for c in state.choices for v in c.set.values())]:
+            if isinstance(value, Text):
+                yield state, value
+        for intent in state.intents.values():
+            for t in intent.say if intent else ():
+                yield state, t
+    for intent in d.intents.values():
+        for t in intent.say if intent else ():
+            yield None, t
+
+
+def placeholders(words: str) -> list[str]:
+    """Names in `{name}` placeholders; raises ValueError on malformed braces."""
+    out = []
+    for _, name, spec, conv in string.Formatter().parse(words):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conv:
+            raise ValueError(f"'{{{name}}}' is not a plain {{variable}}")
+        out.append(name)
+    return out
+
+
+def check_variables(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """Unknown variables, type mismatches, conditions, unused variables."""
+    types = _types(bundle, d)
+    read: set[str] = set()
+
+    def need(name: str, path: Path, what: str) -> bool:
+        if name not in types:
+            report("D021", path, f"unknown variable '{name}' in {what}",
+                   f"declare it under `variables:`{did_you_mean(name, types, prefix='; ')}")
+            return False
+        return True
+
+    for state in d.states.values():
+        for name, value in state.set.items():
+            if need(name, (*state.path, "set", name), "set"):
+                _same_type(types[name], value, (*state.path, "set", name), name, report)
+        for c in state.choices:
+            for name, value in c.set.items():
+                if need(name, (*c.path, "set", name), "set"):
+                    _same_type(types[name], value, (*c.path, "set", name), name, report)
+            for name in c.add:
+                if need(name, (*c.path, "add", name), "add") and types[name] not in (
+                        "number", None):
+                    report("D023", (*c.path, "add", name),
+                           f"'{name}' is {types[name]}, only numbers can be added to")
+        if state.ask and need(state.ask.into, (*state.ask.path, "into"), "ask"):
+            want = {"text": "text", "number": "number", "scale": "number", "yes_no": "bool"}
+            have = types[state.ask.into]
+            if have and have != want[state.ask.kind]:
+                report("D023", (*state.ask.path, "into"), f"'{state.ask.into}' is {have}, but "
+                       f"a {state.ask.kind} answer is {want[state.ask.kind]}")
+        if state.save:
+            for i, name in enumerate(state.save.fields):
+                if need(name, (*state.save.path, "fields", i), "save"):
+                    read.add(name)
+        for arm in state.branch:
+            if arm.condition is not None:
+                read.update(_check_condition(arm.condition, (*arm.path, "if"), types, report))
+    for _state, t in _all_texts(d):
+        for words in t.variants.values():
+            try:
+                used = placeholders(words)
+            except ValueError as exc:
+                report("D025", t.path, f"placeholder problem: {exc}")
+                continue
+            for name in used:
+                if need(name, t.path, "text"):
+                    read.add(name)
+    for name in d.variables:
+        if name not in read and name not in d.keep:
+            report("W302", ("variables", name), f"variable '{name}' is never used", key=True)
+
+
+def _same_type(declared: str | None, value: Any, path: Path, name: str, report: Report) -> None:
+    have = _type_of(value)
+    if declared and have and declared != have:
+        report("D023", path, f"'{name}' is {declared}, but this sets {have}")
+
+
+def _check_condition(source: str, path: Path, types: dict[str, str | None],
+                     report: Report) -> set[str]:
+    try:
+        node = expr.parse(source)
+    except expr.ConditionError as exc:
+        report("D022", path, f"condition: {exc}", column_offset=exc.column)
+        return set()
+    read = set()
+    for name, column in expr.names(node):
+        if name not in types:
+            report("D021", path, f"unknown variable '{name}' in condition",
+                   f"declare it under `variables:`{did_you_mean(name, types, prefix='; ')}",
+                   column_offset=column)
+        read.add(name)
+    for problem, column in expr.infer_type(node, types)[1]:
+        report("D023", path, f"condition {problem}", column_offset=column)
+    return read
+
+
+
+def did_you_mean(name: str, options: Any, prefix: str = "") -> str:
+    """' did you mean X?' for the closest of `options`, or nothing."""
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"{prefix}did you mean '{close[0]}'?" if close else ""
+
+
+def check_flow(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """A `{variable}` shown in a state must be set on some path before it (D020)."""
+    if d.start not in d.states:
+        return
+    types = _types(bundle, d)
+    always = {n for n, t in types.items() if t != "text"} | set(bundle.kept_variables())
+    kept_by = {x.id: set(x.keep) for x in bundle.dialogues.values()}
+    inflow: dict[str, set[str]] = {d.start: set(always)}
+    todo = [d.start]
+    while todo:
+        name = todo.pop()
+        state = d.states.get(name)
+        if state is None:
+            continue
+        here = inflow[name] | set(state.set)
+        edges: list[tuple[str, set[str]]] = [(c.goto, set(c.set) | set(c.add))
+                                            for c in state.choices]
+        if state.goto:
+            edges.append((state.goto, {state.ask.into} if state.ask else set()))
+        edges += [(a.goto, set()) for a in state.branch]
+        if state.return_to:
+            edges.append((state.return_to, kept_by.get(state.call or "", set())))
+        if state.timeout:
+            edges.append((state.timeout, set()))
+        for target, assigned in edges:
+            new = here | assigned
+            if target in d.states and not new <= inflow.get(target, set()):
+                inflow[target] = inflow.get(target, set()) | new
+                todo.append(target)
+    for state in d.states.values():
+        if state.name not in inflow:
+            continue
+        known = inflow[state.name] | set(state.set)
+        texts = list(state.say) + [c.label for c in state.choices]
+        for t in texts:
+            used: set[str] = set()
+            for words in t.variants.values():
+                try:
+                    used.update(placeholders(words))
+                except ValueError:
+                    continue
+            for var in sorted(used):
+                if var in types and var not in known:
+                    report("D020", t.path, f"'{{{var}}}' is shown before anything sets it")
+
+
+def check_texts(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """English present, translations complete, declared languages, Telegram's length."""
+    widths = _widths(bundle)
+    for _state, t in _all_texts(d):
+        if "en" not in t.variants:
+            report("D005", t.path, "text needs English (`en:`)")
+        for lang in d.languages:
+            if lang not in t.variants:
+                report("W301", t.path, f"missing '{lang}' translation")
+        for lang, words in t.variants.items():
+            if lang not in d.languages:
+                report("W303", t.path, f"'{lang}' is not in this module's languages")
+            try:
+                used = placeholders(words)
+            except ValueError:
+                continue
+            longest = len(words) + sum(widths.get(v, UNKNOWN_WIDTH) - len(v) - 2 for v in used)
+            if longest > MAX_TEXT:
+                report("D030", t.path, f"the {lang} text can reach {longest} characters")
+
+
+def _widths(bundle: Bundle) -> dict[str, int]:
+    """The most characters each variable can hold, from asks, sets and defaults."""
+    widths: dict[str, int] = {"language": 2}
+    for d in bundle.dialogues.values():
+        values = list(d.variables.items())
+        for s in d.states.values():
+            values += list(s.set.items())
+            values += [kv for c in s.choices for kv in c.set.items()]
+            if s.ask:
+                width = s.ask.max_length if s.ask.kind == "text" else NUMBER_WIDTH
+                widths[s.ask.into] = max(widths.get(s.ask.into, 0), width)
+        for name, value in values:
+            if isinstance(value, Text):
+                width = max(len(words) for words in value.variants.values())
+            elif isinstance(value, bool):
+                width = BOOL_WIDTH
+            elif isinstance(value, (int, float)):
+                width = NUMBER_WIDTH
+            else:
+                width = len(str(value))
+            widths[name] = max(widths.get(name, 0), width)
+    return widths
