@@ -77,3 +77,14 @@ def test_benchmarks_run_in_smoke_mode(bench: str) -> None:
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\d", result.stdout), "a benchmark must print figures"
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_intent_command_in_the_telegram_menu_is_defined(folder: str) -> None:
+    """/help, /back, /restart... are in the command menu, so each must do something."""
+    import yaml
+
+    from bot.tg.handlers import INTENT_COMMANDS
+
+    intents = yaml.safe_load((ROOT / folder / "_global.yaml").read_text(encoding="utf-8"))
+    assert set(INTENT_COMMANDS) <= set(intents["intents"]), folder
