@@ -56,7 +56,6 @@ class Incoming:
 class Handled:
     duplicate: bool = False
     stale_text: str | None = None  # for answering a stale button press
-    enqueued: int = 0
     language: str = "en"
 
 
@@ -103,7 +102,7 @@ class Conversation:
                 await tx.enqueue(incoming.chat_id, call.method, call.params)
             await tx.mark_seen(incoming.update_id)
         stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
-        return Handled(stale_text=stale, enqueued=len(calls), language=session.language)
+        return Handled(stale_text=stale, language=session.language)
 
     def screened(self, event: Event, language: str) -> tuple[Event, Message | None]:
         """Free text that suggests a crisis becomes the `sos` intent, with a calm notice."""

@@ -135,9 +135,6 @@ class Undo(NamedTuple):
     choice: str = ""  # the button pressed: back subtracts its `add` amounts
 
 
-MISSING: Any = None  # marks "the variable did not exist" in an undo entry (encoded as [])
-
-
 @dataclass(frozen=True, slots=True)
 class Session:
     """All per-person dialogue state: small plain data, never a machine or a model."""
