@@ -88,3 +88,28 @@ def test_every_intent_command_in_the_telegram_menu_is_defined(folder: str) -> No
 
     intents = yaml.safe_load((ROOT / folder / "_global.yaml").read_text(encoding="utf-8"))
     assert set(INTENT_COMMANDS) <= set(intents["intents"]), folder
+
+
+def test_the_lock_pins_every_dependency_within_pyproject_ranges() -> None:
+    """requirements.lock (what the tests passed with) and pyproject.toml's ranges agree."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    wanted += [Requirement(r) for extra in project["optional-dependencies"].values()
+               for r in extra]
+    pinned: dict[str, str] = {}
+    for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"requirements.lock: '{line}' is not pinned with =="
+            pinned[canonicalize_name(name)] = version
+    for req in wanted:
+        version = pinned.get(canonicalize_name(req.name))
+        assert version is not None, f"{req.name} is in pyproject.toml but not in requirements.lock"
+        assert req.specifier.contains(version, prereleases=True), (
+            f"requirements.lock pins {req.name}=={version}, outside pyproject's '{req}'")
