@@ -107,9 +107,9 @@ class Conversation:
     def screened(self, event: Event, language: str) -> tuple[Event, Message | None]:
         """Free text that suggests a crisis becomes the `sos` intent, with a calm notice."""
         if isinstance(event, Typed):
-            category = self.screen.check(event.text, language)
-            if category is not None:
-                log.warning("crisis screen matched category=%s", category)
+            flag = self.screen.check(event.text, language)
+            if flag is not None:
+                log.warning("crisis screen matched category=%s", flag.category)
                 notice = Message(self.compiled.string("crisis_detected", language))
                 return IntentInvoked("sos"), notice
         return event, None

@@ -15,10 +15,21 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["Screen"]
+__all__ = ["Flag", "Screen"]
 
 PATTERNS_DIR = Path(__file__).parent / "patterns"
 MAX_SCREENED = 5_000  # characters; longer messages are screened on their first part
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """What the screen found: a category of `bot.core.crisis.CATEGORIES`, the subtype
+    (e.g. `plan`, `strangulation`) and the rule that matched. Never the text itself, so a
+    Flag can be logged and counted."""
+
+    category: str
+    subtype: str = ""
+    rule: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +47,12 @@ class Screen:
                                    for category, rxs in data.items() for rx in rxs]
         return cls(patterns)
 
-    def check(self, text: str, language: str) -> str | None:
-        """The crisis category the text suggests, or None."""
+    def check(self, text: str, language: str) -> Flag | None:
+        """What the text suggests, or None."""
         sample = unicodedata.normalize("NFC", text[:MAX_SCREENED]).casefold()
         sample = sample.replace("\u2019", "'")
         for lang in dict.fromkeys((language, "en")):
             for category, rx in self.patterns.get(lang, []):
                 if rx.search(sample):
-                    return category
+                    return Flag(category, rule=rx.pattern)
         return None
