@@ -15,22 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.core.compile import CompiledBundle
-from bot.core.engine import step
 from bot.core.types import (
     Event,
-    IntentInvoked,
-    Message,
     Output,
     RecordSaved,
     Session,
     SettingChanged,
     Stale,
-    Typed,
 )
 from bot.logs import user_ref
 from bot.safety import Screen
 from bot.storage import Store, Transaction, UserRecord
 from bot.tg.render import ApiCall, PressedMessage, render
+from bot.turn import take_turn
 
 __all__ = ["Conversation", "Handled", "Incoming"]
 
@@ -89,10 +86,11 @@ class Conversation:
             calls = [c if isinstance(c, ApiCall) else c(language) for c in incoming.extra]
             outputs: tuple[Output, ...] = ()
             if incoming.event is not None:
-                event, notice = self.screened(incoming.event, session.language)
-                session, outputs = step(self.compiled, session, event)
-                if notice is not None:
-                    outputs = (notice, *outputs)
+                turn = take_turn(self.compiled, self.screen, session, incoming.event)
+                if turn.flag is not None:  # the category only: never the text
+                    log.warning("crisis screen matched category=%s user=%s",
+                                turn.flag.category, user_ref(incoming.user_id))
+                session, outputs = turn.session, turn.outputs
                 calls += render(outputs, incoming.chat_id, session.step, incoming.pressed)
             user = await self.apply_settings(tx, user, outputs)
             user = replace(user, chat_id=incoming.chat_id, session=session.to_json(),
@@ -103,16 +101,6 @@ class Conversation:
             await tx.mark_seen(incoming.update_id)
         stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
         return Handled(stale_text=stale, language=session.language)
-
-    def screened(self, event: Event, language: str) -> tuple[Event, Message | None]:
-        """Free text that suggests a crisis becomes the `sos` intent, with a calm notice."""
-        if isinstance(event, Typed):
-            flag = self.screen.check(event.text, language)
-            if flag is not None:
-                log.warning("crisis screen matched category=%s", flag.category)
-                notice = Message(self.compiled.string("crisis_detected", language))
-                return IntentInvoked("sos"), notice
-        return event, None
 
     async def apply_settings(self, tx: Transaction, user: UserRecord,
                              outputs: tuple[Output, ...]) -> UserRecord:

@@ -1,6 +1,7 @@
 """`relbot chat [MODULE]`: play dialogues in the terminal, as a Telegram user would see them.
 
-The terminal is just another adapter over the same `step`: buttons are shown as
+The terminal is just another adapter over the same turn as Telegram (`bot.turn`: the
+crisis screen, then the step): buttons are shown as
 numbered options; typing a number presses that button, `/back`, `/help`, `/cancel`,
 `/menu`, `/sos`, `/restart` invoke intents, `/start` starts over, and anything else
 is typed text. It reads one input per line from standard input, so scripts and CI
@@ -16,7 +17,6 @@ from typing import TextIO
 
 from bot.cli.folders import compiled_or_exit, default_dir
 from bot.core.compile import CompiledBundle
-from bot.core.engine import step
 from bot.core.format import INTENT_NAMES
 from bot.core.types import (
     Chosen,
@@ -32,6 +32,8 @@ from bot.core.types import (
     Started,
     Typed,
 )
+from bot.safety import Screen
+from bot.turn import take_turn
 
 __all__ = ["add_parser", "run"]
 
@@ -93,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     variables: dict[str, object] = {"language": args.lang}
     if args.module:  # a maintainer naming a module plays it as someone past the start checks
         variables.update(dict.fromkeys(compiled.config.requires, True))
-    session, outputs = step(compiled, Session(vars=variables), Started(args.module))
-    render(outputs, sys.stdout, verbose=args.verbose)
+    screen = Screen.load()  # the terminal screens typed text exactly as Telegram does
+    turn = take_turn(compiled, screen, Session(vars=variables), Started(args.module))
+    session = turn.session
+    render(turn.outputs, sys.stdout, verbose=args.verbose)
     while True:
         if interactive:
             print("> ", end="", flush=True)
@@ -103,5 +107,6 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if not interactive:
             print(f"> {line.rstrip()}")
-        session, outputs = step(compiled, session, to_event(line, session, compiled))
-        render(outputs, sys.stdout, verbose=args.verbose)
+        turn = take_turn(compiled, screen, session, to_event(line, session, compiled))
+        session = turn.session
+        render(turn.outputs, sys.stdout, verbose=args.verbose)

@@ -14,6 +14,8 @@ from bot.core.diagnostics import format_human
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
 from bot.core.transcript import coverage_report, run_transcript_file
+from bot.safety import Screen
+from bot.turn import Turner
 
 __all__ = ["add_parser", "run"]
 
@@ -27,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_folder(folder: Path, *, show_missing: bool) -> bool:
     compiled = compiled_or_exit(folder)
+    turner = Turner(compiled, Screen.load())  # the same turn as Telegram: text is screened
     covered: set[tuple[str, str, str, str, str]] = set()
     passed = failed = 0
     for path in transcript_files(folder):
@@ -35,7 +38,7 @@ def run_folder(folder: Path, *, show_missing: bool) -> bool:
             print(format_human(ld.diagnostics))
             failed += 1
             continue
-        for result in run_transcript_file(ld, compiled, covered):
+        for result in run_transcript_file(ld, compiled, covered, turner):
             if result.ok:
                 passed += 1
             else:

@@ -8,12 +8,12 @@ exercises. Pure: it takes loaded data and a compiled bundle, and returns results
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.compile import CompiledBundle, normalize
-from bot.core.engine import step
+from bot.core.engine import Trace, step
 from bot.core.loader import Loaded
 from bot.core.types import (
     Ended,
@@ -29,9 +29,13 @@ from bot.core.types import (
     Typed,
 )
 
-__all__ = ["Coverage", "TranscriptResult", "coverage_report", "run_transcript_file"]
+__all__ = ["Coverage", "Stepper", "TranscriptResult", "coverage_report", "run_transcript_file"]
 
 Covered = set[tuple[str, str, str, str, str]]  # (lang, module, source, trigger, dest)
+#: `engine.step`, or an adapter's turn of the same shape (`bot.turn.Turner` screens text
+#: first): the runner is pure and cannot import the screen, so the CLI passes it in.
+Stepper = Callable[[CompiledBundle, Session, Event, Trace | None],
+                   tuple[Session, tuple[Output, ...]]]
 
 
 @dataclass(slots=True)
@@ -122,9 +126,12 @@ def _check(step_data: dict[str, Any], outputs: tuple[Output, ...]) -> list[str]:
     return problems
 
 
-def run_transcript_file(ld: Loaded, compiled: CompiledBundle,
-                        covered: Covered) -> list[TranscriptResult]:
-    """Run every transcript of a shape-checked file; add the transitions taken to `covered`."""
+def run_transcript_file(ld: Loaded, compiled: CompiledBundle, covered: Covered,
+                        stepper: Stepper = step) -> list[TranscriptResult]:
+    """Run every transcript of a shape-checked file; add the transitions taken to `covered`.
+
+    `stepper` is what every action goes through: the CLI passes the adapters' turn, so
+    transcripts see the crisis screen exactly as Telegram does."""
     data = ld.data
     module = data["module"]
     lang = data.get("lang", "en")
@@ -142,7 +149,7 @@ def run_transcript_file(ld: Loaded, compiled: CompiledBundle,
         # a transcript starts as someone who passed the start module's checks
         passed = dict.fromkeys(compiled.config.requires, True)
         variables = {"language": lang, **passed, **(transcript.get("vars") or {})}
-        session, outputs = step(compiled, Session(vars=variables), Started(module), trace)
+        session, outputs = stepper(compiled, Session(vars=variables), Started(module), trace)
         for si, step_data in enumerate(transcript["steps"]):
             line, column = ld.at(("transcripts", ti, "steps", si))
             event, error = _action(step_data, session, compiled)
@@ -150,7 +157,7 @@ def run_transcript_file(ld: Loaded, compiled: CompiledBundle,
                 result.failures.append(f"{ld.file}:{line}:{column}: step {si + 1}: {error}")
                 break
             if event is not None:
-                session, outputs = step(compiled, session, event, trace)
+                session, outputs = stepper(compiled, session, event, trace)
             for problem in _check(step_data, outputs):
                 result.failures.append(f"{ld.file}:{line}:{column}: step {si + 1}: {problem}")
             if result.failures:

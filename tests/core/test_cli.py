@@ -124,6 +124,19 @@ def test_chat_in_spanish_with_slash_commands(
     assert "bot: Hagamos una pausa de una respiración." in out
 
 
+def test_chat_screens_typed_text_exactly_as_telegram_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """A disclosure typed as an answer in the terminal interrupts the module, as on
+    Telegram; it is not stored as the answer."""
+    status, out = chat(monkeypatch, capsys, ["1", "I want to kill myself"], "noticing",
+                       "--verbose")
+    assert status == 0
+    assert "bot: What you wrote makes me want to check on you first." in out
+    assert "bot: I'm here. This bot is not a crisis service" in out
+    assert "kill myself" not in out.split("> I want to kill myself", 1)[1]
+
+
 def test_chat_an_unknown_module_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     status, _, err = run(capsys, "chat", "nosuch", "--dir", str(EXAMPLES))
