@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from bot.cli import chat, graph_cmd, test_cmd, validate_cmd
 
@@ -19,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
         prog="relbot",
         description="relbot: practise boundaries and notice patterns, on Telegram.",
     )
+    p.add_argument("--version", action="version", version=f"relbot {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for module in (validate_cmd, chat, test_cmd, graph_cmd):
         module.add_parser(sub)
@@ -35,6 +37,14 @@ def parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover
         pass
     return p
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml is the one source)."""
+    try:
+        return version("relbot")
+    except PackageNotFoundError:  # `python -m bot` from a clone that was never installed
+        return "(not installed)"
 
 
 def _default(p: argparse.ArgumentParser) -> int:

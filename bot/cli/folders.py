@@ -20,7 +20,18 @@ __all__ = [
     "transcript_files",
 ]
 
-SHIPPED = Path(__file__).resolve().parents[2] / "dialogues"
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _shipped() -> Path:
+    """The shipped dialogues: inside the installed package (the wheel maps the top-level
+    `dialogues/` there, see pyproject.toml), else the checkout's (an editable install, or
+    `python -m bot` from a clone)."""
+    installed = _PACKAGE / "dialogues"
+    return installed if installed.is_dir() else _PACKAGE.parent / "dialogues"
+
+
+SHIPPED = _shipped()
 
 
 def default_dir() -> Path:
