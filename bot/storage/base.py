@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from bot.storage.models import (
     Clock,
     JSONValue,
+    OutboxBacklog,
     OutboxItem,
     OutboxStatus,
     Record,
@@ -32,7 +33,14 @@ from bot.storage.models import (
     utc_now,
 )
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "MAX_PENDING_LIMIT", "Store", "Transaction", "settle"]
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "MAX_PENDING_LIMIT",
+    "OUTBOX_BACKLOG_SQL",
+    "Store",
+    "Transaction",
+    "settle",
+]
 
 #: A row that failed this many times is dead-lettered: it stops blocking its chat.
 #: Five attempts with the sender's backoff (e.g. 1 s, 5 s, 30 s, 2 min) ride out a
@@ -40,6 +48,9 @@ __all__ = ["DEFAULT_MAX_ATTEMPTS", "MAX_PENDING_LIMIT", "Store", "Transaction", 
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_PENDING_LIMIT = 1000
 _MAX_ERROR_CHARS = 2000
+
+#: The same statement for both dialects (uses the partial index on pending rows).
+OUTBOX_BACKLOG_SQL = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'"
 
 T = TypeVar("T")
 
@@ -358,6 +369,12 @@ class Store(ABC):
         self._guard()
         return await self._count_users()
 
+    async def outbox_backlog(self) -> OutboxBacklog:
+        """How many committed rows are unsent (pending, due or not) and the oldest one's
+        ``created_at``: what a health check needs to tell whether the sender keeps up."""
+        self._guard()
+        return await self._outbox_backlog()
+
     # --- conveniences written once -------------------------------------------------------
     async def set_unreachable(self, user_id: int, flag: bool) -> bool:
         """Mark a user as having blocked the bot, outside a dialogue; False if unknown."""
@@ -420,3 +437,6 @@ class Store(ABC):
 
     @abstractmethod
     async def _count_users(self) -> int: ...
+
+    @abstractmethod
+    async def _outbox_backlog(self) -> OutboxBacklog: ...

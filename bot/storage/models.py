@@ -22,6 +22,7 @@ __all__ = [
     "Clock",
     "Consent",
     "JSONValue",
+    "OutboxBacklog",
     "OutboxItem",
     "OutboxStatus",
     "Record",
@@ -186,6 +187,22 @@ class OutboxItem:
     message_id: int | None
     created_at: datetime
     finished_at: datetime | None  # when it was sent or dead-lettered
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """How far the sender is behind: unsent rows, and when the oldest of them was committed.
+
+    Only counts and a time, never a row's content: health checks show it to anyone."""
+
+    pending: int
+    oldest_created_at: datetime | None  # None when nothing is pending
+
+    def oldest_age(self, now: datetime) -> float:
+        """Seconds the oldest unsent row has waited (0 when nothing is pending)."""
+        if self.oldest_created_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_created_at).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from asyncpg.transaction import Transaction as PgTransaction
 
 from bot.storage.base import (
     DEFAULT_MAX_ATTEMPTS,
+    OUTBOX_BACKLOG_SQL,
     ExportTables,
     Store,
     Transaction,
@@ -39,6 +40,7 @@ from bot.storage.migrations import (
 from bot.storage.models import (
     Clock,
     Consent,
+    OutboxBacklog,
     OutboxItem,
     OutboxStatus,
     Record,
@@ -248,6 +250,10 @@ class PostgresStore(Store):
 
     async def _count_users(self) -> int:
         return int(await self.pool.fetchval("SELECT COUNT(*) FROM users"))
+
+    async def _outbox_backlog(self) -> OutboxBacklog:
+        count, oldest = await self.pool.fetchrow(OUTBOX_BACKLOG_SQL)
+        return OutboxBacklog(int(count), oldest)
 
 
 async def _abort(conn: asyncpg.Connection, tx: PgTransaction) -> None:

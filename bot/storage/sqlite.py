@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from bot.storage.base import (
     DEFAULT_MAX_ATTEMPTS,
+    OUTBOX_BACKLOG_SQL,
     ExportTables,
     Store,
     Transaction,
@@ -41,10 +42,12 @@ from bot.storage.migrations import (
 from bot.storage.models import (
     Clock,
     Consent,
+    OutboxBacklog,
     OutboxItem,
     OutboxStatus,
     Record,
     UserRecord,
+    as_datetime,
     export_row,
     format_ts,
     item_from_row,
@@ -195,7 +198,7 @@ class SQLiteStore(Store):
         if executor is None:
             return
         try:
-            await settle(self._call(self._disconnect))
+            await settle(self._submit(self._disconnect))
         finally:
             self._executor = None
             executor.shutdown(wait=True)
@@ -223,10 +226,12 @@ class SQLiteStore(Store):
             raise
         self._conn = conn
 
-    def _disconnect(self, conn: sqlite3.Connection) -> None:
-        self._conn = None
-        _rollback_if_active(conn)
-        conn.close()
+    def _disconnect(self) -> None:
+        """Close the connection, if connecting worked (else the open's own error stands)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            _rollback_if_active(conn)
+            conn.close()
 
     # --- transactions --------------------------------------------------------------------
     @asynccontextmanager
@@ -313,6 +318,10 @@ class SQLiteStore(Store):
     async def _count_users(self) -> int:
         rows = await self._exclusive(_rows, "SELECT COUNT(*) FROM users")
         return int(rows[0][0])
+
+    async def _outbox_backlog(self) -> OutboxBacklog:
+        [(count, oldest)] = await self._exclusive(_rows, OUTBOX_BACKLOG_SQL)
+        return OutboxBacklog(int(count), as_datetime(oldest) if oldest is not None else None)
 
 
 def _migrate(conn: sqlite3.Connection, now: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import SQLiteStore
+from bot.storage.base import OUTBOX_BACKLOG_SQL
 from bot.storage.sqlite import PENDING_ALL, PENDING_CHAT
 
 
@@ -48,6 +49,7 @@ async def test_pragmas_and_parent_directories(tmp_path: Path) -> None:
         ("SELECT * FROM records WHERE user_id = 1 AND kind = 'j'", (), ["records_user_kind"]),
         ("SELECT * FROM outbox WHERE user_id = 1", (), ["outbox_user"]),
         ("DELETE FROM inbox WHERE seen_at < 'x'", (), ["inbox_seen_at"]),
+        (OUTBOX_BACKLOG_SQL, (), ["outbox_pending"]),  # what /healthz asks every time
     ],
 )
 async def test_hot_queries_use_indexes(sql: str, params: object, indexes: list[str]) -> None:
@@ -70,3 +72,11 @@ async def test_close_stops_the_worker_thread(tmp_path: Path) -> None:
     assert not any(t.name.startswith("relbot-sqlite") for t in threading.enumerate())
     with pytest.raises(RuntimeError, match="not open"):
         await store.count_users()
+
+
+async def test_a_file_that_cannot_be_opened_raises_its_own_error(tmp_path: Path) -> None:
+    """Not "store is not connected" from the clean-up: the operator must see the cause."""
+    store = SQLiteStore(tmp_path)  # a folder, not a database file
+    with pytest.raises(sqlite3.OperationalError, match="unable to open database file"):
+        await store.open()
+    assert not any(t.name.startswith("relbot-sqlite") for t in threading.enumerate())
