@@ -1,20 +1,24 @@
 """Settings, read once from the environment (and the same names as `relbot run` flags).
 
 One place that knows every knob, like Starlette's `Config`: the rest of the bot receives
-a frozen `Settings` and never reads `os.environ` itself.
+a frozen `Settings` and never reads `os.environ` itself. Every mistake found here is a
+`ConfigError` whose message is one line that says what to set, and never shows a secret.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "ConfigError", "Settings"]
+__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_LEVELS", "ConfigError", "Settings"]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///data/relbot.sqlite3"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
 class ConfigError(ValueError):
@@ -32,6 +36,10 @@ class Settings:
     webhook_secret: str | None = None
     port: int = 8080
     listen: str = "0.0.0.0"
+    health_port: int | None = None  # /healthz on its own port (any mode); webhook: also on port
+    startup_timeout: float = 30.0  # seconds to keep trying the database and Telegram at start
+    health_max_backlog: int = 1000  # unsent replies before /healthz says the sender lags
+    health_max_age: float = 300.0  # seconds the oldest unsent reply may wait
 
     @property
     def webhook(self) -> bool:
@@ -39,7 +47,7 @@ class Settings:
 
     def __repr__(self) -> str:  # never show the token or the secret
         return (f"Settings(api_url={self.api_url!r}, database_url={_safe_url(self.database_url)!r}"
-                f", webhook={self.webhook}, port={self.port})")
+                f", webhook={self.webhook}, port={self.port}, health_port={self.health_port})")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
@@ -55,22 +63,56 @@ class Settings:
         if webhook_url and not secret:
             raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL: set it to a random "
                               "string of 1-256 characters A-Z, a-z, 0-9, _ and -")
-        try:
-            port = int(source.get("PORT", "8080"))
-        except ValueError:
-            raise ConfigError(f"PORT must be a number, not {source.get('PORT')!r}") from None
+        if secret is not None and not _SECRET.fullmatch(secret):
+            raise ConfigError("WEBHOOK_SECRET may only hold 1-256 characters A-Z, a-z, 0-9, _ "
+                              "and - (Telegram refuses others): generate one with python3 -c "
+                              "'import secrets; print(secrets.token_urlsafe(32))'")
+        api_url = source.get("TELEGRAM_API_URL") or DEFAULT_API_URL
+        if not api_url.startswith(("https://", "http://")):
+            raise ConfigError("TELEGRAM_API_URL must start with https:// (or http://), like "
+                              f"{DEFAULT_API_URL}")
+        log_level = (source.get("LOG_LEVEL") or "INFO").strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                              f"not {source.get('LOG_LEVEL')!r}")
+        health_port = source.get("HEALTH_PORT") or None
         dialogues = source.get("DIALOGUES_DIR")
         return cls(
             token=token,
-            api_url=source.get("TELEGRAM_API_URL") or DEFAULT_API_URL,
+            api_url=api_url,
             database_url=source.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             dialogues_dir=Path(dialogues) if dialogues else None,
-            log_level=(source.get("LOG_LEVEL") or "INFO").upper(),
+            log_level=log_level,
             webhook_url=webhook_url,
             webhook_secret=secret,
-            port=port,
+            port=_port(source, "PORT", "8080"),
             listen=source.get("LISTEN") or "0.0.0.0",
+            health_port=_port(source, "HEALTH_PORT", health_port) if health_port else None,
+            startup_timeout=_number(source, "STARTUP_TIMEOUT", 30.0),
+            health_max_backlog=int(_number(source, "HEALTH_MAX_BACKLOG", 1000, whole=True)),
+            health_max_age=_number(source, "HEALTH_MAX_AGE", 300.0),
         )
+
+
+def _port(source: Mapping[str, str], name: str, default: str) -> int:
+    text = source.get(name) or default
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise ConfigError(f"{name} must be a port number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _number(source: Mapping[str, str], name: str, default: float, *, whole: bool = False) -> float:
+    text = source.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = -1
+    if not value > 0 or value == float("inf"):
+        kind = "a whole number" if whole else "a number of seconds"
+        raise ConfigError(f"{name} must be {kind} above 0, not {text!r}")
+    return value
 
 
 def _safe_url(url: str) -> str:

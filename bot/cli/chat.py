@@ -91,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"relbot: no module '{args.module}'; modules: {', '.join(compiled.dialogues)}",
               file=sys.stderr)
         return 2
+    if args.lang not in compiled.config.languages:
+        print(f"relbot: no language '{args.lang}' in these dialogues; use --lang with one of: "
+              f"{', '.join(compiled.config.languages)}", file=sys.stderr)
+        return 2
     interactive = sys.stdin.isatty()
     variables: dict[str, object] = {"language": args.lang}
     if args.module:  # a maintainer naming a module plays it as someone past the start checks

@@ -1,8 +1,16 @@
-"""`relbot run`: connect to Telegram and serve every person who writes to the bot."""
+"""`relbot run`: connect to Telegram and serve every person who writes to the bot.
+
+Start-up happens in three steps: settings (`bot.config`), the dialogues (every check),
+then the pre-flight checks of the ports, the database and the token (`bot.tg.preflight`),
+and only then python-telegram-bot's Application. A mistake in any step ends here as one
+line on stderr and exit status 2; only a bug ends with a (redacted) traceback, status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 
 from bot.cli.folders import compiled_or_exit, default_dir
@@ -11,11 +19,15 @@ from bot.logs import setup_logging
 
 __all__ = ["add_parser", "run"]
 
+log = logging.getLogger("bot.run")
+
 FLAGS = {  # flag -> environment variable of the same meaning
     "token": "TELEGRAM_BOT_TOKEN", "api_url": "TELEGRAM_API_URL",
     "database_url": "DATABASE_URL", "dialogues_dir": "DIALOGUES_DIR",
     "log_level": "LOG_LEVEL", "webhook_url": "WEBHOOK_URL",
     "webhook_secret": "WEBHOOK_SECRET", "port": "PORT", "listen": "LISTEN",
+    "health_port": "HEALTH_PORT", "startup_timeout": "STARTUP_TIMEOUT",
+    "health_max_backlog": "HEALTH_MAX_BACKLOG", "health_max_age": "HEALTH_MAX_AGE",
 }
 
 
@@ -31,11 +43,27 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(**{env: getattr(args, flag) for flag, env in FLAGS.items()})
     except ConfigError as exc:
-        print(f"relbot: {exc}", file=sys.stderr)
-        return 2
-    setup_logging(settings.log_level, [settings.token, settings.webhook_secret or ""])
+        return _refuse(str(exc), [])
+    secrets = [settings.token, settings.webhook_secret or ""]
+    setup_logging(settings.log_level, secrets)
     compiled = compiled_or_exit(settings.dialogues_dir or default_dir())
-    from bot.tg.app import run as run_bot  # imports telegram only when actually running
+    from bot.tg import app, preflight  # imports telegram only when actually running
 
-    run_bot(settings, compiled)
+    try:
+        asyncio.run(preflight.check(settings))
+        app.run(settings, compiled)
+    except Exception as exc:
+        line = preflight.explain(exc, settings)
+        if line is None:
+            log.exception("relbot stopped on an unexpected error")
+            return 1
+        return _refuse(line, secrets)
     return 0
+
+
+def _refuse(line: str, secrets: list[str]) -> int:
+    """Say what to fix in one line (never a secret), and exit with status 2."""
+    for secret in filter(None, secrets):
+        line = line.replace(secret, "[REDACTED]")
+    print(f"relbot: {line}", file=sys.stderr)
+    return 2
