@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import tornado.httpserver
 import tornado.web
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, TypeHandler
 
 from bot.config import Settings
@@ -30,7 +30,9 @@ from bot.conversation import Conversation
 from bot.core.compile import CompiledBundle
 from bot.safety import Screen
 from bot.storage import Store, open_store
-from bot.tg.handlers import ALLOWED_UPDATES, COMMANDS, Router
+from bot.tg.handlers import ALLOWED_UPDATES, Router
+from bot.tg.health import health_route, serve_health
+from bot.tg.menu import CommandMenu, register_commands
 from bot.tg.sender import Sender
 
 __all__ = ["Runtime", "build_application", "run"]
@@ -48,6 +50,8 @@ class Runtime:
     sender: Sender | None = None
     router: Router | None = None
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
+    menu: CommandMenu | None = None
+    health_server: tornado.httpserver.HTTPServer | None = None  # on HEALTH_PORT
 
 
 def build_application(settings: Settings, compiled: CompiledBundle) -> tuple[Application, Runtime]:
@@ -84,8 +88,9 @@ async def _start(app: Application, runtime: Runtime) -> None:
     runtime.sender = Sender(app.bot, runtime.store)
     conversation = Conversation(runtime.store, runtime.compiled, Screen.load())
     runtime.router = Router(conversation, runtime.sender)
-    await _register_commands(app, runtime.compiled)
+    runtime.menu = await register_commands(app.bot, runtime.compiled)  # optional: never fails
     await runtime.sender.start()
+    runtime.health_server = serve_health(runtime)
     log.info("relbot started (%s mode)", "webhook" if runtime.settings.webhook else "polling")
 
 
@@ -93,23 +98,19 @@ async def _finish_sending(runtime: Runtime) -> None:
     """Let in-flight sends finish. In polling mode this runs as post_stop: post_shutdown
     comes only after python-telegram-bot has closed the bot's HTTP client, which would
     abort a send half-way (and it may still reach Telegram: sent again on the next start)."""
+    if runtime.menu is not None:
+        await runtime.menu.close()
     if runtime.sender is not None:
         await runtime.sender.close()
 
 
 async def _stop(runtime: Runtime) -> None:
+    if runtime.health_server is not None:
+        runtime.health_server.stop()
     await _finish_sending(runtime)  # already done in polling mode; webhook mode: here
     if runtime.store is not None:
         await runtime.store.close()
     log.info("relbot stopped")
-
-
-async def _register_commands(app: Application, compiled: CompiledBundle) -> None:
-    """The command menu, in every language (English also as the default)."""
-    for language in (None, *compiled.config.languages):
-        lang = language or "en"
-        commands = [BotCommand(name, compiled.string(f"cmd_{name}", lang)) for name in COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=language)
 
 
 async def _on_error(update: object, context: object) -> None:
@@ -155,17 +156,12 @@ class _WebhookHandler(tornado.web.RequestHandler):
         pass
 
 
-class _HealthHandler(tornado.web.RequestHandler):
-    def get(self) -> None:
-        self.write({"ok": True})
-
-
 async def _run_webhook(app: Application, runtime: Runtime) -> None:
     settings = runtime.settings
     path = urlsplit(settings.webhook_url or "").path or "/"
     web = tornado.web.Application([
         (path, _WebhookHandler, {"app": app, "runtime": runtime}),
-        ("/healthz", _HealthHandler),
+        health_route(runtime),
     ], log_function=lambda handler: None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

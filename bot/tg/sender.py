@@ -64,6 +64,7 @@ class Sender:
         self._buckets: dict[int, ChatBucket] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        self.last_sweep = float("-inf")  # time.monotonic() when a sweep last finished
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -86,6 +87,13 @@ class Sender:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
+    @property
+    def alive(self) -> bool:
+        """Running, and its sweeper finished a sweep lately (what /healthz reads)."""
+        running = self._sweeper is not None and not self._sweeper.done() and not self._closing
+        stale_after = max(30.0, 6 * self.sweep_every)
+        return running and time.monotonic() - self.last_sweep < stale_after
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_every)
@@ -97,6 +105,7 @@ class Sender:
     async def sweep(self) -> None:
         for item in await self.store.pending(None, limit=500):
             self.kick(item.chat_id)
+        self.last_sweep = time.monotonic()
 
     # --- draining -----------------------------------------------------------------
 
