@@ -82,8 +82,10 @@ class BotProcess:
         dialogues: Path = EXAMPLES,
         webhook: bool = False,
         env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.fake = fake
+        self.command = command or [sys.executable, "-m", "bot", "run"]
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{workdir / 'relbot.sqlite3'}"
@@ -128,7 +130,7 @@ class BotProcess:
         hooks_before = len(self.fake.calls("setWebhook"))
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
+                self.command,
                 env=self.env,
                 cwd=self.workdir,
                 stdout=out,
