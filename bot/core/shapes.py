@@ -230,7 +230,11 @@ class MapOf(Shape):
         ok = True
         for key, item in value.items():
             if not re.fullmatch(self.key_pattern, key):
-                ld.diag("D006", (*path, key), f"use {self.key_hint}", key=True, value=key,
+                hint = f"use {self.key_hint}"
+                if " " in key:  # `{en: Hi, how are you?}`: the comma ended the text early
+                    hint = ("a comma inside {...} ends a text early: put the whole text in "
+                            f"quotes, or {hint}")
+                ld.diag("D006", (*path, key), hint, key=True, value=key,
                         expected="a valid name here")
                 ok = False
             ok = self.value.check(item, (*path, key), ld) and ok
