@@ -78,7 +78,7 @@ def test_the_module_example_validates_with_no_problem(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("line", [line for line, kind, _ in EXAMPLES if kind == "transcript"])
 def test_the_transcript_example_passes_on_the_module_example(line: int, tmp_path: Path) -> None:
-    bundle, found = load_file(_module_file(tmp_path))
+    bundle, _ = load_file(_module_file(tmp_path))
     compiled = compile_bundle(bundle)
     (body,) = [b for ln, _, b in EXAMPLES if ln == line]
     ld = load_yaml(body, f"README.md:{line}")
