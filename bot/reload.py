@@ -9,9 +9,10 @@ and places in the dialogue files, never anything a person wrote). Sessions are p
 data keyed by module and state names, so they carry over: a person whose state still
 exists goes on from it, and the engine starts a person whose state is gone afresh.
 
-The hook into the running bot is one attribute: `Conversation.compiled`, which every
-update reads at its start. `relbot run --reload` passes `swap=setattr(conversation,
-"compiled", ...)` once the conversation exists.
+The hook into the running bot is one attribute, `Conversation.compiled`, which
+`Conversation.handle` reads once at the start of each update (so one update never mixes
+two versions). `bot.tg.app` calls `reloader.attach(conversation)` once the conversation
+exists (only with `relbot run --reload`), and `reloader.stop()` on shutdown.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from bot.core.bundle import load_bundle
 from bot.core.compile import CompiledBundle, compile_bundle
@@ -66,7 +68,8 @@ class DialogueReloader:
     """Re-checks and recompiles a dialogues folder when its files change (`relbot run
     --reload`, development only), calling `swap` with each bundle that has no error."""
 
-    def __init__(self, folder: Path, swap: Callable[[CompiledBundle], None]) -> None:
+    def __init__(self, folder: Path,
+                 swap: Callable[[CompiledBundle], None] = lambda compiled: None) -> None:
         self.folder = folder
         self.swap = swap
         self.watch = FileWatch(lambda: yaml_files(folder))
@@ -92,6 +95,17 @@ class DialogueReloader:
         self.reloads += 1
         log.info("dialogues reloaded (%d modules)", len(bundle.dialogues))
         return True
+
+    def attach(self, conversation: Any) -> None:
+        """Swap `conversation.compiled` on every good reload, polling in the running loop
+        (the hook `relbot run --reload` uses; call `stop` on shutdown)."""
+        self.swap = lambda compiled: setattr(conversation, "compiled", compiled)
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def stop(self) -> None:
+        task = getattr(self, "task", None)
+        if task is not None:
+            task.cancel()
 
     async def run(self, interval: float = POLL_SECONDS) -> None:
         """Poll until cancelled."""

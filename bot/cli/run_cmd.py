@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from bot.cli.folders import compiled_or_exit, default_dir
@@ -24,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for flag, env in FLAGS.items():
         p.add_argument(f"--{flag.replace('_', '-')}", dest=flag, default=None,
                        help=f"overrides ${env}")
+    p.add_argument("--reload", action="store_true",
+                   help="development only: reload the dialogues when their files change "
+                        "(a reload with errors keeps the old ones running)")
     p.set_defaults(func=run)
 
 
@@ -34,8 +38,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"relbot: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, [settings.token, settings.webhook_secret or ""])
-    compiled = compiled_or_exit(settings.dialogues_dir or default_dir())
+    folder = settings.dialogues_dir or default_dir()
+    compiled = compiled_or_exit(folder)
     from bot.tg.app import run as run_bot  # imports telegram only when actually running
 
-    run_bot(settings, compiled)
+    reloader = None
+    if args.reload:
+        from bot.reload import DialogueReloader
+
+        reloader = DialogueReloader(folder)
+        logging.getLogger("bot.reload").warning(
+            "--reload: dialogues reload when their files change (development only)")
+    run_bot(settings, compiled, reloader)
     return 0
