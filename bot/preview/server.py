@@ -49,8 +49,14 @@ class Preview:
             log.exception("preview: could not reload")
             return
         compiled = self.workspace.compiled
-        if changed and compiled is not None:
-            for chat in self.chats.values():
+        if not changed or compiled is None:
+            return
+        errors = sum(d.severity.value == "error" for d in self.workspace.diagnostics)
+        for chat in self.chats.values():
+            if errors:
+                chat.note(f"not reloaded: the file has {errors} error(s) (see Diagnostics); "
+                          "the chat goes on with the last version without errors")
+            else:
                 chat.reloaded(compiled, self.screen)
 
     def view(self, sid: str) -> dict[str, Any]:

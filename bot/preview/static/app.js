@@ -31,7 +31,8 @@ function setOptions(select, items, key) {
 
 function renderDiagnostics(view) {
   const list = $("diagnostics");
-  $("counts").textContent = `${view.errors} error(s), ${view.warnings} warning(s) · version ${view.version}`;
+  const causes = view.diagnostics.length ? `${view.diagnostics.length} to fix · ` : "";
+  $("counts").textContent = `${causes}${view.errors} error(s), ${view.warnings} warning(s) · version ${view.version}`;
   if (!view.diagnostics.length) {
     list.replaceChildren(el("li", { class: "ok", textContent: "No problems. The file is ready." }));
     return;
