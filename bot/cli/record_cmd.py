@@ -20,6 +20,8 @@ from bot.core.compile import CompiledBundle
 from bot.core.diagnostics import format_human
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
+from bot.core.transcript import _action as transcript_action
+from bot.core.transcript import _check as check_step
 from bot.core.transcript_edit import (
     expectations,
     header,
@@ -64,28 +66,71 @@ def _action(event: Event, shown: tuple[Output, ...]) -> dict[str, Any] | None:
     return None
 
 
+def _holds(step_data: dict[str, Any], outputs: tuple[Output, ...]) -> bool:
+    """True when the bot shows what an old step expected (its words and buttons)."""
+    return not check_step({k: v for k, v in step_data.items() if k in ("expect", "buttons")},
+                          outputs)
+
+
+def _old_steps(path: Path, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The steps and vars of the transcript called `name` in `path`, if there is one."""
+    if not path.exists():
+        return [], {}
+    ld = load_yaml(read_text(path), str(path))
+    if not check_shape(ld, TRANSCRIPT):
+        return [], {}
+    for transcript in ld.data["transcripts"]:
+        if transcript["name"] == name:
+            return list(transcript["steps"]), dict(transcript.get("vars") or {})
+    return [], {}
+
+
 def record(folder: Path, module: str, lang: str, name: str, variables: dict[str, Any],
            script: TextIO, interactive: bool) -> int:
+    """Play `module` and write it as the transcript `name`. When a transcript of that name
+    exists, its steps are replayed wherever the bot still shows what they expected; where
+    it does not (a question was added), the next input comes from the script or the
+    terminal, and replaying resumes once the bot is back where the old transcript was."""
     compiled = compiled_or_exit(folder)
     if module not in compiled.dialogues:
         print(f"relbot: no module '{module}'; modules: {', '.join(compiled.dialogues)}",
               file=sys.stderr)
         return 2
+    path = folder / "tests" / f"{module}.{lang}.yaml"
+    old, old_vars = _old_steps(path, name)
+    variables = {**old_vars, **variables}
     turner = Turner(compiled, Screen.load())  # the same turn as Telegram and `relbot test`
     session, outputs = turner(compiled, start_session(compiled, lang, variables),
                               Started(module), None)
     steps = [({}, expectations(outputs, module))]
     render(outputs, sys.stdout)
     shown = outputs
+    where = old[0] if old else None  # the old step whose place the chat should be at
+    aligned, pending = where is not None and _holds(where, outputs), old[1:]
+    if old:
+        print(f"  (re-recording '{name}': its steps are replayed where they still fit)")
     while not steps[-1][1].get("ended"):
-        if interactive:
-            print("> ", end="", flush=True)
-        line = script.readline()
-        if not line:
-            break
-        if not interactive:
-            print(f"> {line.rstrip()}")
-        event = to_event(line, session, compiled)
+        event: Event | None = None
+        if aligned and pending:
+            event, error = transcript_action(pending[0], session, compiled)
+            if error is None:
+                where = pending.pop(0)
+                if event is None:
+                    continue
+                print(f"> {_action(event, shown)} (replayed)")
+            else:
+                aligned, event = False, None
+        if event is None:
+            if old and pending:
+                print("  (the old transcript does not fit here: answer as the person would)")
+            if interactive:
+                print("> ", end="", flush=True)
+            line = script.readline()
+            if not line:
+                break
+            if not interactive:
+                print(f"> {line.rstrip()}")
+            event = to_event(line, session, compiled)
         action = _action(event, shown)
         if action is None:
             print("  (only answers, buttons and intents are recorded; /start is skipped)")
@@ -95,8 +140,10 @@ def record(folder: Path, module: str, lang: str, name: str, variables: dict[str,
         if any(isinstance(o, Message) and o.buttons for o in outputs):
             shown = outputs
         steps.append((action, expectations(outputs, module)))
-    return _write(folder / "tests" / f"{module}.{lang}.yaml", module, lang, name,
-                  transcript_yaml(name, steps, variables))
+        aligned = where is not None and _holds(where, outputs)
+    if not steps[-1][1].get("ended"):
+        print(f"  (the recording stopped before {module} ended)")
+    return _write(path, module, lang, name, transcript_yaml(name, steps, variables))
 
 
 def _write(path: Path, module: str, lang: str, name: str, entry: str) -> int:
@@ -109,7 +156,9 @@ def _write(path: Path, module: str, lang: str, name: str, entry: str) -> int:
             if transcript["name"] == name:
                 line, _, end_line, end_column = ld.span(("transcripts", i))
                 lines = text.splitlines(keepends=True)
-                last = end_line - 1 if end_column == 1 else end_line
+                ends_early = not lines[end_line - 1][: end_column - 1].strip() \
+                    if end_line <= len(lines) else True  # YAML ends it at the next token
+                last = end_line - 1 if ends_early else end_line
                 while last > line and not lines[last - 1].strip():
                     last -= 1  # keep the blank line between transcripts
                 text = "".join(lines[: line - 1]) + entry + "".join(lines[last:])

@@ -135,7 +135,7 @@ def update_text(text: str, ld: Loaded, compiled: CompiledBundle, stepper: Steppe
     def replace(path: Path, value: Any) -> None:
         line, column, end_line, end_column = ld.span(path)
         start, end = offset(line, column), offset(end_line, end_column)
-        if end_line > line and end_column == 1:  # a block list ends where the next line starts
+        if end_line > line:  # a block list: YAML ends it at the next token, lines below
             end = start + len(text[start:end].rstrip())
         edits.append((start, end, _value(value)))
 

@@ -115,3 +115,23 @@ def test_coverage_names_what_is_not_taken_in_words(folder: Path, capsys: Capture
     assert "LOW pause                es    0/1" in out
     assert "not taken yet: in 'breathe', the button “Hecho” (done) → finish" in out
     assert "relbot test --record pause --lang es --name NAME" in out
+
+
+def test_re_recording_after_a_new_question_replays_the_old_steps_around_it(
+        folder: Path, tmp_path: Path, capsys: Capture) -> None:
+    _edit(folder / "pause.yaml", "start: breathe\nstates:\n",
+          "start: ready\nstates:\n  ready:\n    say: {en: Ready?, es: ¿Lista la pausa?}\n"
+          "    choices:\n      - {id: yes, label: {en: Ready, es: Sí}, goto: breathe}\n")
+    assert "FAIL" in _test(capsys, folder)[1]
+    script = tmp_path / "answers.txt"
+    script.write_text("1\n", encoding="utf-8")  # only the new question's answer
+    assert main(["test", "--record", "pause", "--name", "one breath, then done", "--script",
+                 str(script), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("(the old transcript does not fit here: answer as the person would)") == 1
+    assert out.count("(replayed)") == 2
+    text = (folder / "tests/pause.en.yaml").read_text(encoding="utf-8")
+    assert text.count("- name:") == 1 and '      - press: "Ready"\n' in text
+    assert '      - type: "back"\n' in text and '      - type: "done"\n' in text
+    out = _test(capsys, folder)[1]  # the tour calls the pause: its transcripts still fail
+    assert not [line for line in out.splitlines() if line.startswith("FAIL") and "pause" in line]
