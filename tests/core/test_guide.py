@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.cli.folders import load_file
 from bot.core.compile import compile_bundle
@@ -26,8 +27,10 @@ from bot.turn import Turner
 from .helpers import SHIPPED
 
 GUIDE = SHIPPED / "README.md"
-BLOCK = re.compile(r"(?:<!-- example: (?P<mark>[^>]*?) -->\n)?```yaml\n(?P<body>.*?)```\n", re.S)
+BLOCK = re.compile(r"(?:<!-- example: (?P<mark>[^>]*?) -->\n *)?```yaml\n(?P<body>.*?) *```\n",
+                   re.S)
 CONTINUES = "continues the module above"
+CHANGES = "changes "  # + a shipped module: the block's states are merged into it
 
 
 def _examples() -> list[tuple[int, str, str]]:
@@ -42,6 +45,9 @@ def _examples() -> list[tuple[int, str, str]]:
             assert modules, f"line {line}: no module above to continue"
             first, _, text = out[modules[-1]]
             out[modules[-1]] = (first, "module", text + body)
+            continue
+        if (m.group("mark") or "").startswith(CHANGES):
+            out.append((line, m.group("mark"), textwrap.dedent(body)))
             continue
         assert m.group("mark") is None, f"line {line}: unknown marker {m.group('mark')!r}"
         data = load_yaml(body, "example").data
@@ -68,7 +74,22 @@ def _module_file(tmp_path: Path) -> Path:
 def test_the_guide_has_one_example_of_each_kind() -> None:
     kinds = [kind for _, kind, _ in EXAMPLES]
     assert "unknown" not in kinds, EXAMPLES
-    assert sorted(set(kinds)) == ["comment", "intents", "module", "text", "transcript"]
+    assert sorted({k for k in kinds if not k.startswith(CHANGES)}) == [
+        "comment", "intents", "module", "text", "transcript"]
+
+
+@pytest.mark.parametrize("line", [line for line, kind, _ in EXAMPLES if kind.startswith(CHANGES)])
+def test_changes_to_a_shipped_module_validate(line: int, tmp_path: Path) -> None:
+    """A step-by-step example: its states merged into the shipped module it names."""
+    ((kind, body),) = [(k, b) for ln, k, b in EXAMPLES if ln == line]
+    module = kind.removeprefix(CHANGES)
+    data = load_yaml((SHIPPED / f"{module}.yaml").read_text(encoding="utf-8"), module).data
+    for name, keys in load_yaml(body, "example").data.items():  # on/off/yes/no stay words
+        data["states"].setdefault(name, {}).update(keys)
+    path = tmp_path / f"{module}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    _, found = load_file(path)
+    assert found == [], format_human(found)
 
 
 def test_the_module_example_validates_with_no_problem(tmp_path: Path) -> None:
