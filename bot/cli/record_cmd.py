@@ -66,6 +66,15 @@ def _action(event: Event, shown: tuple[Output, ...]) -> dict[str, Any] | None:
     return None
 
 
+def _typed(action: dict[str, Any]) -> str:
+    """An action as the person would have typed or pressed it in `relbot chat`."""
+    if "press" in action:
+        return f"[{action['press']}]"
+    if "intent" in action:
+        return f"/{action['intent']}"
+    return str(action.get("type", ""))
+
+
 def _holds(step_data: dict[str, Any], outputs: tuple[Output, ...]) -> bool:
     """True when the bot shows what an old step expected (its words and buttons)."""
     return not check_step({k: v for k, v in step_data.items() if k in ("expect", "buttons")},
@@ -105,11 +114,16 @@ def record(folder: Path, module: str, lang: str, name: str, variables: dict[str,
     steps = [({}, expectations(outputs, module))]
     render(outputs, sys.stdout)
     shown = outputs
-    where = old[0] if old else None  # the old step whose place the chat should be at
-    aligned, pending = where is not None and _holds(where, outputs), old[1:]
+    # `where`: the old step whose place the chat should be at now (the opening, at first)
+    opening = bool(old) and not any(k in old[0] for k in ("press", "type", "intent", "timeout"))
+    where: dict[str, Any] | None = (old[0] if opening else {}) if old else None
+    pending = old[1:] if opening else list(old)
+    aligned = where is not None and _holds(where, outputs)
     if old:
         print(f"  (re-recording '{name}': its steps are replayed where they still fit)")
     while not steps[-1][1].get("ended"):
+        if old and not pending and aligned:  # every old step replayed, in its place
+            break
         event: Event | None = None
         if aligned and pending:
             event, error = transcript_action(pending[0], session, compiled)
@@ -117,7 +131,7 @@ def record(folder: Path, module: str, lang: str, name: str, variables: dict[str,
                 where = pending.pop(0)
                 if event is None:
                     continue
-                print(f"> {_action(event, shown)} (replayed)")
+                print(f"> {_typed(_action(event, shown) or {})}  (replayed)")
             else:
                 aligned, event = False, None
         if event is None:
@@ -139,9 +153,10 @@ def record(folder: Path, module: str, lang: str, name: str, variables: dict[str,
         render(outputs, sys.stdout)
         if any(isinstance(o, Message) and o.buttons for o in outputs):
             shown = outputs
-        steps.append((action, expectations(outputs, module)))
+        steps.append((action, expectations(outputs, module,
+                                           running=session.module == module)))
         aligned = where is not None and _holds(where, outputs)
-    if not steps[-1][1].get("ended"):
+    if not steps[-1][1].get("ended") and not (old and not pending and aligned):
         print(f"  (the recording stopped before {module} ended)")
     return _write(path, module, lang, name, transcript_yaml(name, steps, variables))
 

@@ -9,6 +9,7 @@ transcripts (`bot.cli.record_cmd`).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -65,6 +66,8 @@ def run_folder(folder: Path, *, show_missing: bool) -> bool:
                 print(f"FAIL {result.file} [{result.lang}] {result.name}")
                 for failure in result.failures:
                     print(f"  {failure}")
+                print(f"  to re-record it: relbot test --record {ld.data['module']} --lang "
+                      f"{result.lang} --name {shlex.quote(result.name)}")
     complete = True
     print(f"\ncoverage of transitions ({folder}):")
     for cov in coverage_report(compiled, covered):

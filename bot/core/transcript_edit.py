@@ -38,11 +38,14 @@ def fragment(text: str) -> str:
     return cut.rstrip(" ,;:") or first[:FRAGMENT]
 
 
-def expectations(outputs: Iterable[Output], module: str) -> dict[str, Any]:
+def expectations(outputs: Iterable[Output], module: str, *,
+                 running: bool = False) -> dict[str, Any]:
     """What a transcript step should expect, from what the bot did (up to the end of
-    `module`: what the next module says belongs to its own transcripts)."""
+    `module`: what the next module says belongs to its own transcripts). `running`: the
+    module is still going after the turn (e.g. restarted), so it has not ended."""
     outputs = tuple(outputs)
-    ended = [i for i, o in enumerate(outputs) if isinstance(o, Ended) and o.module == module]
+    ended = [] if running else [
+        i for i, o in enumerate(outputs) if isinstance(o, Ended) and o.module == module]
     if ended:
         outputs = outputs[: ended[0] + 1]
     expected: dict[str, Any] = {}
@@ -55,7 +58,7 @@ def expectations(outputs: Iterable[Output], module: str) -> dict[str, Any]:
     saved = [o.kind for o in outputs if isinstance(o, RecordSaved)]
     if saved:
         expected["saved"] = saved[0]
-    if any(isinstance(o, Ended) and o.module == module for o in outputs):
+    if ended:
         expected["ended"] = True
     return expected
 
