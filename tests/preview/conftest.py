@@ -1,7 +1,9 @@
 """Fixtures for the browser tests: a real `relbot preview` process and Debian's Chromium.
 
 Playwright drives `/usr/bin/chromium` (never a browser of its own: there is no internet),
-headless, with a fresh profile per test session. Screenshots go to a temporary folder
+headless, with a fresh profile per test module. Playwright's sync API runs its own event
+loop while open, so the browser is closed at the end of each module, before any
+asyncio test elsewhere runs. Screenshots go to a temporary folder
 whose path is printed; the README's come from there (`docs/images/`).
 """
 
@@ -24,7 +26,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules' asyncio tests run
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     assert CHROMIUM.exists(), "install Debian's chromium (apt-get install -y chromium)"
     profile = tmp_path_factory.mktemp("chromium-profile")
