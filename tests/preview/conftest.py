@@ -52,7 +52,7 @@ class Server:
     process: subprocess.Popen[str]
 
 
-def _start(path: Path) -> Server:
+def start_server(path: Path) -> Server:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "preview", str(path), "--port", "0"], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -79,7 +79,7 @@ def module_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(module_file: Path) -> Iterator[Server]:
-    started = _start(module_file)
+    started = start_server(module_file)
     yield started
     started.process.terminate()
     try:

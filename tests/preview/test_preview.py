@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import Server
+from .conftest import Server, start_server
 
 QUESTION_ES = "¿Hubo hoy algún momento en que un límite importara?"
 QUESTION_EN = "Was there a moment today when a boundary mattered?"
@@ -146,3 +146,21 @@ def test_saving_the_file_reloads_it_keeps_the_chat_and_shows_diagnostics(
         timeout=3000)
     expect(page.locator("#diagnostics")).to_have_text("No problems. The file is ready.")
     expect(_current(page)).to_have_attribute("data-state", "mood")
+
+
+def test_a_file_with_errors_explains_itself_and_starts_once_fixed(
+        browser: BrowserContext, module_file: Path) -> None:
+    _edit(module_file, "    goto: boundary\n", "    goto: boundry\n")
+    server = start_server(module_file)
+    page = browser.new_page()
+    try:
+        page.goto(server.url)
+        expect(page.locator("#log .note")).to_contain_text("The file has errors")
+        expect(page.locator("#diagnostics li")).to_have_count(1)
+        _edit(module_file, "    goto: boundry\n", "    goto: boundary\n")
+        expect(page.locator("#status")).to_have_text("playing daily_checkin in en", timeout=3000)
+        expect(_current(page)).to_have_attribute("data-state", "mood")
+    finally:
+        page.close()
+        server.process.terminate()
+        server.process.communicate(timeout=10)

@@ -129,6 +129,15 @@ function render(view) {
     renderVariables(view.chat);
     shown.serial = view.chat.serial;
   }
+  if (!view.chat && shown.serial !== "empty") {
+    shown.serial = "empty";
+    const why = view.modules.length ? "Pick a module and a language, then press Start."
+      : "The file has errors, so there is nothing to play yet: fix the first one under " +
+        "Diagnostics and save. The chat starts as soon as there are none.";
+    $("log").replaceChildren(el("li", { class: "note" }, el("span", { textContent: why })));
+    $("graph").replaceChildren();
+    shown.graph = "";
+  }
   renderGraph(view);
   if (!view.chat && view.modules.length && !shown.autostarted) {
     shown.autostarted = true;  // start the first module, so the page is never empty
