@@ -64,20 +64,22 @@ class Conversation:
         self.compiled = compiled
         self.screen = screen
 
-    def language_for(self, user: UserRecord | None, language_code: str | None) -> str:
+    def language_for(self, user: UserRecord | None, language_code: str | None,
+                     compiled: CompiledBundle | None = None) -> str:
         """The person's language: their choice, else Telegram's, if we have it, else English."""
         if user is not None and user.language:
             return user.language
         code = (language_code or "").split("-")[0].lower()
-        return code if code in self.compiled.config.languages else "en"
+        return code if code in (compiled or self.compiled).config.languages else "en"
 
     async def handle(self, incoming: Incoming) -> Handled:
+        compiled = self.compiled  # once per update: `relbot run --reload` may swap it
         async with self.store.transaction(incoming.user_id) as tx:
             if await tx.seen(incoming.update_id):
                 log.info("duplicate update skipped user=%s", user_ref(incoming.user_id))
                 return Handled(duplicate=True)
             user = await tx.load_user()
-            language = self.language_for(user, incoming.language_code)
+            language = self.language_for(user, incoming.language_code, compiled)
             if user is None:
                 user = UserRecord(incoming.user_id, incoming.chat_id, language=language)
             session = Session.from_json(user.session)
@@ -86,7 +88,7 @@ class Conversation:
             calls = [c if isinstance(c, ApiCall) else c(language) for c in incoming.extra]
             outputs: tuple[Output, ...] = ()
             if incoming.event is not None:
-                turn = take_turn(self.compiled, self.screen, session, incoming.event)
+                turn = take_turn(compiled, self.screen, session, incoming.event)
                 if turn.flag is not None:  # the category only: never the text
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))

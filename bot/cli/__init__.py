@@ -1,4 +1,4 @@
-"""Command line: `relbot validate | chat | test | graph | export-text | run`.
+"""Command line: `relbot validate | chat | test | graph | export-text | preview | run`.
 
 `main(argv) -> int` so that tests call it directly; `python -m bot` and the `relbot`
 console script both end up here.
@@ -30,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
         export_cmd.add_parser(sub)
     except ImportError:  # pragma: no cover - optional while being built
         pass
+    from bot.cli import preview_cmd
+
+    preview_cmd.add_parser(sub)
     try:
         from bot.cli import run_cmd
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.folders import compiled_or_exit, default_dir
+from bot.cli.folders import compiled_or_exit, default_dir, is_module_file, module_or_exit
 from bot.core.compile import CompiledBundle
 from bot.core.format import INTENT_NAMES
 from bot.core.types import (
@@ -40,7 +40,8 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="play dialogues in the terminal")
-    p.add_argument("module", nargs="?", help="module id (default: the start module)")
+    p.add_argument("module", nargs="?",
+                   help="module id, or a module's .yaml file (default: the start module)")
     p.add_argument("--lang", default="en", help="language code (default: en)")
     p.add_argument("--dir", type=Path, default=None, help="dialogues folder")
     p.add_argument("--verbose", action="store_true", help="also show saved records")
@@ -86,7 +87,10 @@ def to_event(line: str, session: Session, compiled: CompiledBundle) -> Event:
 
 
 def run(args: argparse.Namespace) -> int:
-    compiled = compiled_or_exit(args.dir or default_dir())
+    if args.module and is_module_file(Path(args.module)):  # a file: checked, then played
+        compiled, args.module = module_or_exit(Path(args.module))
+    else:
+        compiled = compiled_or_exit(args.dir or default_dir())
     if args.module and args.module not in compiled.dialogues:
         print(f"relbot: no module '{args.module}'; modules: {', '.join(compiled.dialogues)}",
               file=sys.stderr)

@@ -7,18 +7,21 @@ one `*.yaml` per module, and transcript tests in `tests/`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
-from bot.core.bundle import load_bundle
+from bot.core.bundle import GLOBAL_FILE, load_bundle
 from bot.core.compile import CompiledBundle, compile_bundle
 from bot.core.diagnostics import Diagnostic, format_human, has_errors
 from bot.core.model import Bundle
 
 __all__ = [
-    "compiled_or_exit", "default_dir", "load_folder", "read_folder", "read_text",
-    "transcript_files",
+    "compiled_or_exit", "default_dir", "is_module_file", "load_file", "load_folder",
+    "module_or_exit", "read_folder", "read_text", "transcript_files",
 ]
+
+_DIALOGUE_ID = re.compile(r"^dialogue:\s*['\"]?([A-Za-z0-9_]+)", re.M)
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -52,6 +55,50 @@ def read_folder(folder: Path) -> dict[str, str]:
 
 def load_folder(folder: Path) -> tuple[Bundle, list[Diagnostic]]:
     return load_bundle(read_folder(folder))
+
+
+def is_module_file(path: Path) -> bool:
+    """A module's YAML file (not a folder, not `_global.yaml`, not a transcript)."""
+    return path.suffix in (".yaml", ".yml") and path.is_file() and path.name != GLOBAL_FILE \
+        and path.parent.name != "tests"
+
+
+def context_sources(path: Path) -> dict[str, str]:
+    """The texts to load one module file with: its own folder when that has a
+    `_global.yaml`; otherwise (a copy being edited elsewhere) the file with the dialogues
+    of `default_dir()`, less the module it replaces (same file name or same id)."""
+    if (path.parent / GLOBAL_FILE).is_file():
+        return read_folder(path.parent)
+    text = read_text(path)
+    named = _DIALOGUE_ID.search(text)
+    replaced = {path.stem, named.group(1) if named else path.stem}
+    sources = {name: words for name, words in read_folder(default_dir()).items()
+               if Path(name).stem not in replaced and not _names(words, replaced)}
+    sources[str(path)] = text
+    return sources
+
+
+def _names(text: str, ids: set[str]) -> bool:
+    named = _DIALOGUE_ID.search(text)
+    return bool(named and named.group(1) in ids)
+
+
+def load_file(path: Path) -> tuple[Bundle, list[Diagnostic]]:
+    """A module file in its context; the diagnostics are that file's own."""
+    bundle, diagnostics = load_bundle(context_sources(path))
+    return bundle, [d for d in diagnostics if d.file == str(path)]
+
+
+def module_or_exit(path: Path) -> tuple[CompiledBundle, str]:
+    """Compile one module file in its context and return it with the module's id; on any
+    error in the file print its diagnostics (with positions) and exit with status 1."""
+    bundle, diagnostics = load_file(path)
+    found = next((d.id for d in bundle.dialogues.values() if d.file == str(path)), None)
+    if has_errors(diagnostics) or found is None:
+        print(format_human(diagnostics), file=sys.stderr)
+        print(f"relbot: {path} has errors; fix them and try again", file=sys.stderr)
+        raise SystemExit(1)
+    return compile_bundle(bundle), found
 
 
 def transcript_files(folder: Path) -> list[Path]:

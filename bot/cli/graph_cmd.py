@@ -1,4 +1,5 @@
-"""`relbot graph DIALOGUE`: the dialogue as a diagram (mermaid via `transitions`, or dot)."""
+"""`relbot graph DIALOGUE`: the dialogue as a diagram (mermaid via `transitions`, dot, or an
+SVG picture drawn by relbot itself, the same one the browser preview shows)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from bot.cli.folders import compiled_or_exit, default_dir
 from bot.core.compile import diagram_machine, transition_rows
+from bot.core.graph_svg import diagram_svg
 from bot.core.model import Dialogue
 
 __all__ = ["add_parser", "dot", "run"]
@@ -16,7 +18,8 @@ __all__ = ["add_parser", "dot", "run"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("graph", help="print a dialogue as a diagram")
     p.add_argument("dialogue", help="module id")
-    p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
+    p.add_argument("--out", type=Path, default=None, help="write to this file")
     p.add_argument("--dir", type=Path, default=None, help="dialogues folder")
     p.set_defaults(func=run)
 
@@ -44,8 +47,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"relbot: no module '{args.dialogue}'", file=sys.stderr)
         return 2
     d = compiled.dialogues[args.dialogue].model
-    if args.format == "dot":
-        print(dot(d))
+    if args.format == "svg":
+        text = diagram_svg(compiled.dialogues[args.dialogue])
+    elif args.format == "dot":
+        text = dot(d) + "\n"
     else:
-        print(diagram_machine(d).get_graph().draw(None))
+        text = str(diagram_machine(d).get_graph().draw(None)) + "\n"
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
     return 0

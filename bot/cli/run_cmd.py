@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for flag, env in FLAGS.items():
         p.add_argument(f"--{flag.replace('_', '-')}", dest=flag, default=None,
                        help=f"overrides ${env}")
+    p.add_argument("--reload", action="store_true",
+                   help="development only: reload the dialogues when their files change "
+                        "(a reload with errors keeps the old ones running)")
     p.set_defaults(func=run)
 
 
@@ -46,12 +49,20 @@ def run(args: argparse.Namespace) -> int:
         return _refuse(str(exc), [])
     secrets = [settings.token, settings.webhook_secret or ""]
     setup_logging(settings.log_level, secrets)
-    compiled = compiled_or_exit(settings.dialogues_dir or default_dir())
+    folder = settings.dialogues_dir or default_dir()
+    compiled = compiled_or_exit(folder)
     from bot.tg import app, preflight  # imports telegram only when actually running
 
+    reloader = None
+    if args.reload:
+        from bot.reload import DialogueReloader
+
+        reloader = DialogueReloader(folder)
+        logging.getLogger("bot.reload").warning(
+            "--reload: dialogues reload when their files change (development only)")
     try:
         asyncio.run(preflight.check(settings))
-        app.run(settings, compiled)
+        app.run(settings, compiled, reloader)
     except Exception as exc:
         line = preflight.explain(exc, settings)
         if line is None:

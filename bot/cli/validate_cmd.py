@@ -1,12 +1,17 @@
-"""`relbot validate [PATH...]`: every problem in the dialogues, as a compiler would list it."""
+"""`relbot validate [PATH...]`: every problem in the dialogues, as a compiler would list it.
+
+The listing leads with causes: problems that follow from another are folded under it
+(`--all` lists them). A single module file outside a dialogues folder is checked in the
+context of the shipped `_global.yaml` and modules, and only its own problems are shown.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from bot.cli.folders import default_dir, load_folder, read_text, transcript_files
-from bot.core.diagnostics import Diagnostic, format_human, format_json, has_errors
+from bot.cli.folders import default_dir, load_file, load_folder, read_text, transcript_files
+from bot.core.diagnostics import CODES, Diagnostic, format_human, format_json, has_errors
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
 
@@ -18,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="*", type=Path,
                    help="dialogue folders or files (default: the shipped dialogues)")
     p.add_argument("--format", choices=("human", "json"), default="human")
+    p.add_argument("--all", action="store_true",
+                   help="also list the problems that follow from another (folded by default)")
     p.set_defaults(func=run)
 
 
@@ -39,18 +46,14 @@ def collect(paths: list[Path]) -> list[Diagnostic]:
                 check_shape(ld, TRANSCRIPT)
                 out += ld.diagnostics
                 continue
-            _, diagnostics = load_folder(folder)
-            out += [d for d in diagnostics if Path(d.file) == path]
+            out += load_file(path)[1]
         else:
-            from bot.core.diagnostics import CODES
-
-            spec = CODES["D040"]
-            out.append(Diagnostic("D040", spec.severity, str(path), 1, 1,
-                                  "no such file or folder", "check the path"))
+            out.append(CODES["D049"].at(str(path), (1, 1, 1, 2)))
     return out
 
 
 def run(args: argparse.Namespace) -> int:
     diagnostics = collect(args.paths)
-    print(format_json(diagnostics) if args.format == "json" else format_human(diagnostics))
+    print(format_json(diagnostics) if args.format == "json"
+          else format_human(diagnostics, everything=args.all))
     return 1 if has_errors(diagnostics) else 0

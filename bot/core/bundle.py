@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 
 from bot.core.build import build_dialogue, build_global
-from bot.core.diagnostics import CODES, Diagnostic
+from bot.core.diagnostics import CODES, Diagnostic, sort_key
 from bot.core.format import DIALOGUE, GLOBAL, check_shape
 from bot.core.loader import load_yaml
 from bot.core.model import Bundle, Dialogue, GlobalConfig
@@ -32,9 +32,7 @@ def load_bundle(sources: Mapping[str, str]) -> tuple[Bundle, list[Diagnostic]]:
     config = _fallback_config()
     global_name = next((f for f in sources if PurePath(f).name == GLOBAL_FILE), None)
     if global_name is None:
-        spec = CODES["D040"]
-        diagnostics.append(Diagnostic("D040", spec.severity, GLOBAL_FILE, 1, 1,
-                                      f"{GLOBAL_FILE} is missing", spec.fix))
+        diagnostics.append(CODES["D047"].at(GLOBAL_FILE, (1, 1, 1, 2)))
     else:
         ld = load_yaml(sources[global_name], global_name)
         if check_shape(ld, GLOBAL):
@@ -51,10 +49,11 @@ def load_bundle(sources: Mapping[str, str]) -> tuple[Bundle, list[Diagnostic]]:
             d = build_dialogue(ld, config.languages)
             stem = PurePath(name).stem
             if d.id != stem:
-                ld.diag("D016", ("dialogue",), f"dialogue id '{d.id}' but the file is {stem}.yaml")
+                ld.diag("D016", ("dialogue",), f"rename the file to {d.id}.yaml, or the id to "
+                        f"{stem}", id=d.id, stem=stem)
             if d.id in dialogues:
-                ld.diag("D015", ("dialogue",),
-                        f"dialogue id '{d.id}' is also used by {dialogues[d.id].file}")
+                ld.diag("D015", ("dialogue",), what="dialogue", id=d.id,
+                        where=f"is also used by {dialogues[d.id].file}")
             else:
                 dialogues[d.id] = d
         else:
@@ -63,5 +62,5 @@ def load_bundle(sources: Mapping[str, str]) -> tuple[Bundle, list[Diagnostic]]:
         diagnostics += ld.diagnostics
     bundle = Bundle(config, dialogues, frozenset(unbuilt))
     diagnostics += validate(bundle)
-    diagnostics.sort(key=lambda d: (d.file, d.line, d.column, d.code))
+    diagnostics.sort(key=sort_key)
     return bundle, diagnostics

@@ -8,14 +8,15 @@ can outgrow Telegram's 4096 characters once its variables are filled in.
 
 from __future__ import annotations
 
-import difflib
 import string
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.core import expr
+from bot.core.diagnostics import Key
 from bot.core.loader import Path
 from bot.core.model import Bundle, Dialogue, State, Text
+from bot.core.suggest import closest, did_you_mean
 
 __all__ = [
     "MAX_TEXT", "Report", "check_flow", "check_texts", "check_variables", "did_you_mean",
@@ -25,7 +26,7 @@ __all__ = [
 MAX_TEXT = 4096  # Telegram's limit for one message
 NUMBER_WIDTH, BOOL_WIDTH, UNKNOWN_WIDTH = 16, 5, 500
 
-Report = Callable[..., None]
+Report = Callable[..., Key]
 
 
 def _types(bundle: Bundle, d: Dialogue) -> dict[str, str | None]:
@@ -91,11 +92,14 @@ def check_variables(bundle: Bundle, d: Dialogue, report: Report) -> None:
     """Unknown variables, type mismatches, conditions, unused variables."""
     types = _types(bundle, d)
     read: set[str] = set()
+    unknown: dict[str, Key] = {}  # a declared name -> the first misspelling of it
 
     def need(name: str, path: Path, what: str) -> bool:
         if name not in types:
-            report("D021", path, f"unknown variable '{name}' in {what}",
-                   f"declare it under `variables:`{did_you_mean(name, types, prefix='; ')}")
+            fix = closest(name, types)
+            found = report("D021", path, _unknown_hint(name, fix), name=name, what=what)
+            if fix is not None:
+                unknown.setdefault(fix, found)
             return False
         return True
 
@@ -111,65 +115,68 @@ def check_variables(bundle: Bundle, d: Dialogue, report: Report) -> None:
                 if need(name, (*c.path, "add", name), "add") and types[name] not in (
                         "number", None):
                     report("D023", (*c.path, "add", name),
-                           f"'{name}' is {types[name]}, only numbers can be added to")
+                           problem=f"'{name}' is {types[name]}, only numbers can be added to")
         if state.ask and need(state.ask.into, (*state.ask.path, "into"), "ask"):
             want = {"text": "text", "number": "number", "scale": "number", "yes_no": "bool"}
             have = types[state.ask.into]
             if have and have != want[state.ask.kind]:
-                report("D023", (*state.ask.path, "into"), f"'{state.ask.into}' is {have}, but "
-                       f"a {state.ask.kind} answer is {want[state.ask.kind]}")
+                report("D023", (*state.ask.path, "into"), problem=f"'{state.ask.into}' is "
+                       f"{have}, but a {state.ask.kind} answer is {want[state.ask.kind]}")
         if state.save:
             for i, name in enumerate(state.save.fields):
                 if need(name, (*state.save.path, "fields", i), "save"):
                     read.add(name)
         for arm in state.branch:
             if arm.condition is not None:
-                read.update(_check_condition(arm.condition, (*arm.path, "if"), types, report))
+                read.update(_check_condition(arm.condition, (*arm.path, "if"), types, report,
+                                             unknown))
     for _state, t in _all_texts(d):
         for words in t.variants.values():
             try:
                 used = placeholders(words)
             except ValueError as exc:
-                report("D025", t.path, f"placeholder problem: {exc}")
+                report("D025", t.path, problem=str(exc))
                 continue
             for name in used:
                 if need(name, t.path, "text"):
                     read.add(name)
     for name in d.variables:
         if name not in read and name not in d.keep:
-            report("W302", ("variables", name), f"variable '{name}' is never used", key=True)
+            report("W302", ("variables", name), key=True, cause=unknown.get(name), name=name)
 
 
 def _same_type(declared: str | None, value: Any, path: Path, name: str, report: Report) -> None:
     have = _type_of(value)
     if declared and have and declared != have:
-        report("D023", path, f"'{name}' is {declared}, but this sets {have}")
+        report("D023", path, problem=f"'{name}' is {declared}, but this sets {have}")
+
+
+def _unknown_hint(name: str, fix: str | None) -> str:
+    if fix is not None:
+        return f"did you mean '{fix}'? Otherwise declare it under `variables:`"
+    return (f"declare it under `variables:` with its starting value, e.g. `{name}: \"\"` "
+            f"for text or `{name}: 0` for a number")
 
 
 def _check_condition(source: str, path: Path, types: dict[str, str | None],
-                     report: Report) -> set[str]:
+                     report: Report, unknown: dict[str, Key]) -> set[str]:
     try:
         node = expr.parse(source)
     except expr.ConditionError as exc:
-        report("D022", path, f"condition: {exc}", column_offset=exc.column)
+        report("D022", path, column_offset=exc.column, problem=str(exc))
         return set()
     read = set()
     for name, column in expr.names(node):
         if name not in types:
-            report("D021", path, f"unknown variable '{name}' in condition",
-                   f"declare it under `variables:`{did_you_mean(name, types, prefix='; ')}",
-                   column_offset=column)
+            fix = closest(name, types)
+            found = report("D021", path, _unknown_hint(name, fix), column_offset=column,
+                           width=len(name), name=name, what="condition")
+            if fix is not None:
+                unknown.setdefault(fix, found)
         read.add(name)
     for problem, column in expr.infer_type(node, types)[1]:
-        report("D023", path, f"condition {problem}", column_offset=column)
+        report("D023", path, column_offset=column, problem=f"condition {problem}")
     return read
-
-
-
-def did_you_mean(name: str, options: Any, prefix: str = "") -> str:
-    """' did you mean X?' for the closest of `options`, or nothing."""
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"{prefix}did you mean '{close[0]}'?" if close else ""
 
 
 def check_flow(bundle: Bundle, d: Dialogue, report: Report) -> None:
@@ -215,7 +222,12 @@ def check_flow(bundle: Bundle, d: Dialogue, report: Report) -> None:
                     continue
             for var in sorted(used):
                 if var in types and var not in known:
-                    report("D020", t.path, f"'{{{var}}}' is shown before anything sets it")
+                    report("D020", t.path, _shown_early_hint(var, state.name), variable=var)
+
+
+def _shown_early_hint(variable: str, state: str) -> str:
+    return (f"on some way to '{state}' nothing sets {variable} first: set it on the way "
+            f"(an `ask` with `into: {variable}`, or `set:`), or show it later")
 
 
 def check_texts(bundle: Bundle, d: Dialogue, report: Report) -> None:
@@ -223,20 +235,20 @@ def check_texts(bundle: Bundle, d: Dialogue, report: Report) -> None:
     widths = _widths(bundle)
     for _state, t in _all_texts(d):
         if "en" not in t.variants:
-            report("D005", t.path, "text needs English (`en:`)")
+            report("D026", t.path)
         for lang in d.languages:
-            if lang not in t.variants:
-                report("W301", t.path, f"missing '{lang}' translation")
+            if lang not in t.variants and lang != "en":  # no English is D026 already
+                report("W301", t.path, lang=lang)
         for lang, words in t.variants.items():
             if lang not in d.languages:
-                report("W303", t.path, f"'{lang}' is not in this module's languages")
+                report("W303", t.path, lang=lang)
             try:
                 used = placeholders(words)
             except ValueError:
                 continue
             longest = len(words) + sum(widths.get(v, UNKNOWN_WIDTH) - len(v) - 2 for v in used)
             if longest > MAX_TEXT:
-                report("D030", t.path, f"the {lang} text can reach {longest} characters")
+                report("D030", t.path, lang=lang, length=longest)
 
 
 def _widths(bundle: Bundle) -> dict[str, int]:

@@ -21,7 +21,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from bot.core.diagnostics import CODES, Diagnostic
+from bot.core.diagnostics import CODES, Diagnostic, Key, Span
 
 __all__ = ["Loaded", "Path", "Position", "load_yaml"]
 
@@ -70,7 +70,7 @@ else:  # pragma: no cover
 
 @dataclass(slots=True)
 class Loaded:
-    """A loaded file: its data, where each path sits, and the problems found."""
+    """A loaded file: its data, where each path starts and ends, and the problems found."""
 
     file: str
     data: Any
@@ -78,6 +78,8 @@ class Loaded:
     key_positions: dict[Path, Position] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     quoted: set[Path] = field(default_factory=set)  # scalars written in quotes
+    ends: dict[Path, Position] = field(default_factory=dict)  # end marks, exclusive
+    key_ends: dict[Path, Position] = field(default_factory=dict)
 
     def at(self, path: Path) -> Position:
         """Position of the value at `path`, or of its nearest located ancestor."""
@@ -91,17 +93,45 @@ class Loaded:
         """Position of the key that introduces `path` (falls back to the value)."""
         return self.key_positions.get(path) or self.at(path)
 
-    def diag(self, code: str, path: Path, message: str, hint: str = "", *,
-             key: bool = False) -> None:
-        line, column = self.key_at(path) if key else self.at(path)
-        spec = CODES[code]
-        self.diagnostics.append(
-            Diagnostic(code, spec.severity, self.file, line, column, message, hint or spec.fix)
-        )
+    def span(self, path: Path, *, key: bool = False) -> Span:
+        """Where the value (or its key) at `path` starts and ends; falls back like `at`.
+
+        A block value's end is where the next token starts (often column 1 of a later
+        line), exactly as YAML marks it."""
+        if key and path in self.key_positions:
+            (line, column), end = self.key_positions[path], self.key_ends.get(path)
+        else:
+            located = path
+            while located and located not in self.positions:
+                located = located[:-1]
+            (line, column), end = self.positions.get(located, (1, 1)), self.ends.get(located)
+        end_line, end_column = end or (line, column + 1)
+        return line, column, end_line, end_column
+
+    def key_of(self, code: str, path: Path, *, key: bool = False) -> Key:
+        """The identity of a diagnostic `code` reported at `path` (for `cause=`)."""
+        line, column, _, _ = self.span(path, key=key)
+        return self.file, line, column, code
+
+    def diag(self, code: str, path: Path, hint: str = "", *, key: bool = False,
+             cause: Key | None = None, **fields: object) -> Diagnostic:
+        """Report `code` at `path` through its descriptor; returns the diagnostic."""
+        found = CODES[code].at(self.file, self.span(path, key=key), hint=hint, cause=cause,
+                               **fields)
+        self.diagnostics.append(found)
+        return found
 
 
 def _mark(node: yaml.Node) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _end(node: yaml.Node) -> Position:
+    return node.end_mark.line + 1, node.end_mark.column + 1
+
+
+def _syntax(file: str, line: int, column: int, problem: str) -> Diagnostic:
+    return CODES["D001"].at(file, (line, column, line, column + 1), problem=problem)
 
 
 def load_yaml(text: str, file: str) -> Loaded:
@@ -111,11 +141,9 @@ def load_yaml(text: str, file: str) -> Loaded:
     if bad:  # found here, so the position is the same whichever parser runs
         before = text[: bad.start()]
         line, column = before.count("\n") + 1, bad.start() - before.rfind("\n")
-        result.diagnostics.append(
-            Diagnostic("D001", CODES["D001"].severity, file, line, column,
-                       f"YAML syntax error: character #x{ord(bad.group()):04x} is not allowed "
-                       "(is this a text file?)", CODES["D001"].fix)
-        )
+        result.diagnostics.append(_syntax(
+            file, line, column,
+            f"character #x{ord(bad.group()):04x} is not allowed (is this a text file?)"))
         return result
     loader = _FastLoader(text)
     try:
@@ -127,22 +155,13 @@ def load_yaml(text: str, file: str) -> Loaded:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "could not read YAML"
         context = f" ({exc.context})" if exc.context else ""
-        result.diagnostics.append(
-            Diagnostic("D001", CODES["D001"].severity, file, line, column,
-                       f"YAML syntax error: {problem}{context}", CODES["D001"].fix)
-        )
+        result.diagnostics.append(_syntax(file, line, column, f"{problem}{context}"))
         result.data = None
     except RecursionError:  # brackets nested thousands deep
-        result.diagnostics.append(
-            Diagnostic("D001", CODES["D001"].severity, file, 1, 1,
-                       "YAML syntax error: nested too deeply", CODES["D001"].fix)
-        )
+        result.diagnostics.append(_syntax(file, 1, 1, "nested too deeply"))
         result.data = None
     except yaml.YAMLError as exc:  # not marked: still a diagnostic, never a traceback
-        result.diagnostics.append(
-            Diagnostic("D001", CODES["D001"].severity, file, 1, 1,
-                       f"YAML syntax error: {exc}", CODES["D001"].fix)
-        )
+        result.diagnostics.append(_syntax(file, 1, 1, str(exc)))
         result.data = None
     finally:
         loader.dispose()
@@ -151,6 +170,7 @@ def load_yaml(text: str, file: str) -> Loaded:
 
 def _build(loader: Any, node: yaml.Node, path: Path, out: Loaded) -> Any:
     out.positions[path] = _mark(node)
+    out.ends[path] = _end(node)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
@@ -160,15 +180,12 @@ def _build(loader: Any, node: yaml.Node, path: Path, out: Loaded) -> Any:
                 key = str(key)
             child = (*path, key)
             if key in mapping:
-                line, column = _mark(key_node)
                 first = out.key_positions[child]
-                out.diagnostics.append(
-                    Diagnostic("D003", CODES["D003"].severity, out.file, line, column,
-                               f"duplicate key '{key}' (first at line {first[0]})",
-                               CODES["D003"].fix)
-                )
+                out.diagnostics.append(CODES["D003"].at(
+                    out.file, (*_mark(key_node), *_end(key_node)), name=key, first=first[0]))
                 continue
             out.key_positions[child] = _mark(key_node)
+            out.key_ends[child] = _end(key_node)
             mapping[key] = _build(loader, value_node, child, out)
         return mapping
     if isinstance(node, yaml.SequenceNode):

@@ -38,8 +38,8 @@ class Shape:
         raise NotImplementedError
 
     def _wrong(self, value: Any, path: Path, ld: Loaded) -> bool:
-        ld.diag("D004", path, f"expected {self.expected()}, found {_kind(value)}",
-                f"write {self.expected()} here")
+        ld.diag("D004", path, f"write {self.expected()} here", expected=self.expected(),
+                found=_kind(value))
         return False
 
 
@@ -73,7 +73,7 @@ class Str(Shape):
         if not isinstance(value, str):
             return self._wrong(value, path, ld)
         if self.pattern and not re.fullmatch(self.pattern, value):
-            ld.diag("D006", path, f"'{value}' is not valid here", self.pattern_hint)
+            ld.diag("D006", path, self.pattern_hint, value=value, expected="valid here")
             return False
         return True
 
@@ -96,8 +96,8 @@ class Int(Shape):
         if isinstance(value, bool) or not isinstance(value, int):
             return self._wrong(value, path, ld)
         if self.minimum is not None and value < self.minimum:
-            ld.diag("D006", path, f"{value} is too small",
-                    f"use a number of at least {self.minimum}")
+            ld.diag("D006", path, f"use a number of at least {self.minimum}", value=value,
+                    expected=f"at least {self.minimum}")
             return False
         return True
 
@@ -168,7 +168,7 @@ class Enum(Shape):
             return True
         close = difflib.get_close_matches(str(value), self.values, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(self.values)}"
-        ld.diag("D006", path, f"'{value}' is not one of {', '.join(self.values)}", hint)
+        ld.diag("D006", path, hint, value=value, expected=f"one of {', '.join(self.values)}")
         return False
 
     def schema(self) -> dict[str, Any]:
@@ -230,8 +230,12 @@ class MapOf(Shape):
         ok = True
         for key, item in value.items():
             if not re.fullmatch(self.key_pattern, key):
-                ld.diag("D006", (*path, key), f"'{key}' is not a valid name here",
-                        f"use {self.key_hint}", key=True)
+                hint = f"use {self.key_hint}"
+                if " " in key:  # `{en: Hi, how are you?}`: the comma ended the text early
+                    hint = ("a comma inside {...} ends a text early: put the whole text in "
+                            f"quotes, or {hint}")
+                ld.diag("D006", (*path, key), hint, key=True, value=key,
+                        expected="a valid name here")
                 ok = False
             ok = self.value.check(item, (*path, key), ld) and ok
         return ok
@@ -279,11 +283,11 @@ class Obj(Shape):
                 close = difflib.get_close_matches(key, list(self.fields), n=1, cutoff=0.6)
                 hint = (f"did you mean '{close[0]}'?" if close
                         else f"{self.name} keys are: {', '.join(self.fields)}")
-                ld.diag("D002", child, f"unknown key '{key}' in {self.name}", hint, key=True)
+                ld.diag("D002", child, hint, key=True, name=key, where=self.name)
                 ok = False
         for key, spec in self.fields.items():
             if spec.required and key not in value:
-                ld.diag("D005", path, f"{self.name} needs '{key}'", f"add `{key}:`")
+                ld.diag("D005", path, f"add `{key}:`", name=key, where=self.name)
                 ok = False
         return ok
 

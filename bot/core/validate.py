@@ -2,7 +2,9 @@
 
 Like python-statemachine's `_check_*` list, but collecting instead of raising on the
 first problem: a maintainer fixing a file wants every mistake at once. Structure
-(keys, types) was checked by `format.check_shape`; these checks judge meaning.
+(keys, types) was checked by `format.check_shape`; these checks judge meaning. Each
+check does one thing; the reachability checks (`checks_reach`) fold the problems that
+follow from another under it, so the listing leads with the cause.
 """
 
 from __future__ import annotations
@@ -10,19 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.checks_flow import (
-    MAX_TEXT,
-    Report,
-    check_flow,
-    check_texts,
-    check_variables,
-    did_you_mean,
-)
-from bot.core.diagnostics import CODES, Diagnostic
+from bot.core.checks_flow import MAX_TEXT, check_flow, check_texts, check_variables
+from bot.core.checks_reach import check_reachability
+from bot.core.diagnostics import CODES, Diagnostic, Key
 from bot.core.loader import Loaded, Path
 from bot.core.model import Bundle, Dialogue
+from bot.core.suggest import suggest
 
-__all__ = ["CHECKS", "MAX_BUTTONS", "MAX_CHOICE_ID", "MAX_LABEL", "MAX_TEXT", "validate"]
+__all__ = ["CHECKS", "MAX_BUTTONS", "MAX_CHOICE_ID", "MAX_LABEL", "MAX_TEXT", "Reporter",
+           "validate"]
 
 MAX_LABEL = 64  # longer labels are cut off on phones
 MAX_BUTTONS = 100  # Telegram's limit for one inline keyboard
@@ -37,81 +35,102 @@ REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
 )
 
 
-def _reporter(ld: Loaded | None, out: list[Diagnostic]) -> Report:
-    def report(code: str, path: Path, message: str, hint: str = "", *,
-               key: bool = False, column_offset: int | None = None) -> None:
-        if ld is None:
-            line, column, file = 1, 1, "?"
-        else:
-            line, column = ld.key_at(path) if key else ld.at(path)
-            file = ld.file
-            if column_offset is not None:  # pointing inside a scalar: skip its opening quote
-                column += column_offset + (path in ld.quoted)
-        out.append(Diagnostic(code, CODES[code].severity, file, line, column,
-                              message, hint or CODES[code].fix))
-    return report
+class Reporter:
+    """Reports diagnostics for one file through their descriptors.
+
+    `report(code, path, hint, key=..., cause=..., **fields)` places the diagnostic at the
+    value (or key) at `path`; `column_offset`/`width` point inside a scalar (a name in a
+    condition). It returns the diagnostic's identity, so a later problem can name it as
+    its `cause`."""
+
+    def __init__(self, ld: Loaded, out: list[Diagnostic]) -> None:
+        self.ld, self.out = ld, out
+
+    def key_of(self, code: str, path: Path, *, key: bool = False) -> Key:
+        return self.ld.key_of(code, path, key=key)
+
+    def __call__(self, code: str, path: Path, hint: str = "", *, key: bool = False,
+                 column_offset: int | None = None, width: int = 1, cause: Key | None = None,
+                 **fields: object) -> Key:
+        line, column, end_line, end_column = self.ld.span(path, key=key)
+        if column_offset is not None:  # pointing inside a scalar: skip its opening quote
+            column += column_offset + (path in self.ld.quoted)
+            end_line, end_column = line, column + max(width, 1)
+        found = CODES[code].at(self.ld.file, (line, column, end_line, end_column), hint=hint,
+                               cause=cause, **fields)
+        self.out.append(found)
+        return found.key
 
 
-def check_states(bundle: Bundle, d: Dialogue, report: Report) -> None:
-    """Kinds, targets, references, choice ids, branch defaults, buttons."""
-    if d.start not in d.states:
-        report("D017", ("start",), f"start state '{d.start}' does not exist", did_you_mean(
-            d.start, d.states))
+Report = Reporter
+
+
+def check_kinds(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """Each state does one thing next, with the keys that thing needs."""
     for state in d.states.values():
         p = state.path
         if not state.kind:
-            report("D010", p, f"state '{state.name}' must have exactly one of choices, ask, "
-                   "goto, branch, call, end (ask may go with choices)", key=True)
+            report("D010", p, key=True, state=state.name)
         if (state.call is None) != (state.return_to is None):
-            report("D005", p, f"state '{state.name}': `call` and `return_to` go together",
-                   key=True)
+            report("D007", p, key=True, state=state.name)
         if state.ask is not None and not state.goto:
-            report("D005", p, f"state '{state.name}' asks a question but has no `goto:`",
-                   key=True)
+            report("D008", p, key=True, state=state.name)
         if state.kind == "choices" and not state.say:
-            report("D005", p, f"state '{state.name}' shows buttons but has no `say:` question",
-                   key=True)
-        for key, target in (("goto", state.goto), ("return_to", state.return_to),
-                            ("timeout", state.timeout)):
+            report("D009", p, key=True, state=state.name)
+        if state.ask and state.ask.min is not None and state.ask.max is not None \
+                and state.ask.min > state.ask.max:
+            report("D006", state.ask.path, "swap min and max", value=state.ask.min,
+                   expected=f"at most max ({state.ask.max:g})")
+
+
+def check_targets(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """Every state and module named exists (with a did-you-mean when one is close)."""
+    if d.start not in d.states:
+        report("D017", ("start",), suggest(d.start, d.states, "state"), state=d.start)
+    for state in d.states.values():
+        p = state.path
+        refs = [((*p, key), target) for key, target in (
+            ("goto", state.goto), ("return_to", state.return_to), ("timeout", state.timeout))]
+        refs += [((*c.path, "goto"), c.goto) for c in state.choices]
+        refs += [((*arm.path, "goto"), arm.goto) for arm in state.branch]
+        for where, target in refs:
             if target and target not in d.states:
-                report("D011", (*p, key), f"no state '{target}'",
-                       did_you_mean(target, d.states))
-        for c in state.choices:
-            if c.goto not in d.states:
-                report("D011", (*c.path, "goto"), f"no state '{c.goto}'",
-                       did_you_mean(c.goto, d.states))
-        for arm in state.branch:
-            if arm.goto not in d.states:
-                report("D011", (*arm.path, "goto"), f"no state '{arm.goto}'",
-                       did_you_mean(arm.goto, d.states))
-        if state.branch and state.branch[-1].condition is not None:
-            report("D019", (*p, "branch"), f"state '{state.name}': the branch has no default")
-        for arm in state.branch[:-1]:
-            if arm.condition is None:
-                report("D019", arm.path, "only the last branch entry may lack `if`",
-                       "move this entry to the end, or give it an `if`")
+                report("D011", where, suggest(target, d.states, "state"), target=target)
         for where, target in (((*p, "call"), state.call), ((*p, "end", "next"), state.end_next)):
             if target and not bundle.has(target):
-                report("D012", where, f"no dialogue '{target}'",
-                       did_you_mean(target, bundle.dialogues))
+                report("D012", where, _module_hint(bundle, target), target=target)
+
+
+def _module_hint(bundle: Bundle, target: str) -> str:
+    return suggest(target, [*bundle.dialogues, *bundle.unbuilt], "module")
+
+
+def check_branches(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """A branch ends with its default, and only there."""
+    for state in d.states.values():
+        if state.branch and state.branch[-1].condition is not None:
+            report("D019", (*state.path, "branch"), state=state.name)
+        for arm in state.branch[:-1]:
+            if arm.condition is None:
+                report("D024", arm.path)
+
+
+def check_buttons(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """Choice ids unique and short enough for Telegram; labels and counts within limits."""
+    for state in d.states.values():
         seen: set[str] = set()
         for c in state.choices:
             if c.id in seen:
-                report("D015", (*c.path, "id"), f"choice id '{c.id}' used twice in this state")
+                report("D015", (*c.path, "id"), what="choice", id=c.id,
+                       where="is used twice in this state")
             seen.add(c.id)
             if len(c.id) > MAX_CHOICE_ID:
-                report("D033", (*c.path, "id"), f"choice id '{c.id}' is {len(c.id)} characters; "
-                       f"at most {MAX_CHOICE_ID} fit Telegram's 64-byte callback data")
+                report("D033", (*c.path, "id"), id=c.id, length=len(c.id), limit=MAX_CHOICE_ID)
             for lang, label in c.label.variants.items():
                 if len(label) > MAX_LABEL:
-                    report("D031", c.label.path, f"label ({lang}) is {len(label)} characters; "
-                           f"keep it under {MAX_LABEL}")
+                    report("D031", c.label.path, lang=lang, length=len(label), limit=MAX_LABEL)
         if len(state.choices) > MAX_BUTTONS:
-            report("D032", (*p, "choices"), f"{len(state.choices)} buttons; Telegram allows "
-                   f"{MAX_BUTTONS}")
-        if state.ask and state.ask.min is not None and state.ask.max is not None \
-                and state.ask.min > state.ask.max:
-            report("D006", state.ask.path, "min is larger than max", "swap min and max")
+            report("D032", (*state.path, "choices"), count=len(state.choices), limit=MAX_BUTTONS)
 
 
 def check_intents(bundle: Bundle, d: Dialogue, report: Report) -> None:
@@ -126,51 +145,19 @@ def check_intents(bundle: Bundle, d: Dialogue, report: Report) -> None:
 def _check_intent(bundle: Bundle, intent: Any, report: Report) -> None:
     actions = [k for k in ("goto", "call", "back", "restart") if getattr(intent, k)]
     if len(actions) > 1:
-        report("D041", intent.path, f"intent '{intent.name}' does {', '.join(actions)}",
-               key=True)
+        report("D041", intent.path, key=True, intent=intent.name, actions=", ".join(actions))
     for key in ("goto", "call"):
         target = getattr(intent, key)
         if target and not bundle.has(target):
-            report("D012", (*intent.path, key), f"no dialogue '{target}'",
-                   did_you_mean(target, bundle.dialogues))
+            report("D012", (*intent.path, key), _module_hint(bundle, target), target=target)
 
 
-def check_reachability(bundle: Bundle, d: Dialogue, report: Report) -> None:
-    """Unreachable states, states with no way to an end, loops that never wait."""
-    if d.start not in d.states:
-        return
-    reach = _closure([d.start], lambda n: d.states[n].targets() if n in d.states else [])
-    reach &= set(d.states)
-    for name, state in d.states.items():
-        if name not in reach:
-            report("D013", state.path, f"state '{name}' cannot be reached from '{d.start}'",
-                   key=True)
-    preds: dict[str, list[str]] = {n: [] for n in d.states}
-    for name, state in d.states.items():
-        for t in state.targets():
-            if t in preds:
-                preds[t].append(name)
-    ends = [n for n, s in d.states.items() if s.kind == "end"]
-    can_end = _closure(ends, lambda n: preds.get(n, []))
-    for name in reach:
-        if name not in can_end and d.states[name].kind:
-            report("D014", d.states[name].path, f"from state '{name}' the module can never end",
-                   key=True)
+def check_loops(bundle: Bundle, d: Dialogue, report: Report) -> None:
+    """Loops of states that move on by themselves never wait for the person (D018)."""
     auto = {n: [t for t in s.targets() if t in d.states]
             for n, s in d.states.items() if s.kind in ("goto", "branch")}
     for cycle_start in _cycles(auto):
-        report("D018", d.states[cycle_start].path,
-               f"state '{cycle_start}' is in a loop with no question in it", key=True)
-
-
-def _closure(starts: list[str], step: Callable[[str], list[str]]) -> set[str]:
-    seen, todo = set(starts), list(starts)
-    while todo:
-        for nxt in step(todo.pop()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
+        report("D018", d.states[cycle_start].path, key=True, state=cycle_start)
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[str]:
@@ -196,7 +183,8 @@ def _cycles(graph: dict[str, list[str]]) -> list[str]:
 
 
 CHECKS: tuple[Callable[[Bundle, Dialogue, Report], None], ...] = (
-    check_states, check_intents, check_reachability, check_variables, check_flow, check_texts,
+    check_kinds, check_targets, check_branches, check_buttons, check_intents,
+    check_reachability, check_loops, check_variables, check_flow, check_texts,
 )
 
 
@@ -205,29 +193,36 @@ def check_global(bundle: Bundle, report: Report) -> None:
     for key in ("start", "menu"):
         target = getattr(cfg, key)
         if not bundle.has(target):
-            report("D040", (key,), f"`{key}: {target}` names no dialogue",
-                   did_you_mean(target, bundle.dialogues))
+            report("D040", (key,), _module_hint(bundle, target), setting=key, target=target)
     for intent in cfg.intents.values():
         _check_intent(bundle, intent, report)
     for i, flag in enumerate(cfg.requires):
         if flag not in cfg.consent:
-            report("D021", ("requires", i), f"'{flag}' is not one of the consent flags",
-                   "list it under `consent:` too")
+            report("D027", ("requires", i), suggest(flag, cfg.consent, "consent flag"),
+                   flag=flag)
     for key in REQUIRED_STRINGS:
         if key not in cfg.strings:
-            report("D040", ("strings",), f"strings: '{key}' is missing", f"add `{key}:` text")
+            report("D048", ("strings",), f"add `{key}:` with its text in every language",
+                   key=True, name=key)
     for t in cfg.strings.values():
         for lang in cfg.languages:
             if lang not in t.variants:
-                report("W301", t.path, f"missing '{lang}' translation")
+                report("W301", t.path, lang=lang)
 
 
 def validate(bundle: Bundle) -> list[Diagnostic]:
-    """Run every check on every dialogue; return all diagnostics, sorted by place."""
+    """Run every check on every dialogue; return all diagnostics.
+
+    A `_global.yaml` that could not be built (missing, or with errors of its own, already
+    reported) is not checked again: its stand-in would only repeat them at no place."""
     out: list[Diagnostic] = []
-    check_global(bundle, _reporter(bundle.config.source, out))
+    if bundle.config.source is not None:
+        check_global(bundle, Reporter(bundle.config.source, out))
     for d in bundle.dialogues.values():
-        report = _reporter(d.source, out)
+        if d.source is None:
+            continue
+        report = Reporter(d.source, out)
         for check in CHECKS:
             check(bundle, d, report)
     return out
+

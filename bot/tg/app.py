@@ -28,6 +28,7 @@ from telegram.ext import AIORateLimiter, Application, TypeHandler
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.core.compile import CompiledBundle
+from bot.reload import DialogueReloader
 from bot.safety import Screen
 from bot.storage import Store, open_store
 from bot.tg.handlers import ALLOWED_UPDATES, Router
@@ -52,10 +53,12 @@ class Runtime:
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     menu: CommandMenu | None = None
     health_server: tornado.httpserver.HTTPServer | None = None  # on HEALTH_PORT
+    reloader: DialogueReloader | None = None  # relbot run --reload (development only)
 
 
-def build_application(settings: Settings, compiled: CompiledBundle) -> tuple[Application, Runtime]:
-    runtime = Runtime(settings, compiled)
+def build_application(settings: Settings, compiled: CompiledBundle,
+                      reloader: DialogueReloader | None = None) -> tuple[Application, Runtime]:
+    runtime = Runtime(settings, compiled, reloader=reloader)
     api = settings.api_url.rstrip("/")
     file_api = api[: -len("/bot")] + "/file/bot" if api.endswith("/bot") else api + "/file"
     builder = (
@@ -88,6 +91,8 @@ async def _start(app: Application, runtime: Runtime) -> None:
     runtime.sender = Sender(app.bot, runtime.store)
     conversation = Conversation(runtime.store, runtime.compiled, Screen.load())
     runtime.router = Router(conversation, runtime.sender)
+    if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
+        runtime.reloader.attach(conversation)
     runtime.menu = await register_commands(app.bot, runtime.compiled)  # optional: never fails
     await runtime.sender.start()
     runtime.health_server = serve_health(runtime)
@@ -105,6 +110,8 @@ async def _finish_sending(runtime: Runtime) -> None:
 
 
 async def _stop(runtime: Runtime) -> None:
+    if runtime.reloader is not None:
+        runtime.reloader.stop()
     if runtime.health_server is not None:
         runtime.health_server.stop()
     await _finish_sending(runtime)  # already done in polling mode; webhook mode: here
@@ -185,9 +192,10 @@ async def _run_webhook(app: Application, runtime: Runtime) -> None:
         await app.post_shutdown(app)  # type: ignore[misc]
 
 
-def run(settings: Settings, compiled: CompiledBundle) -> None:
+def run(settings: Settings, compiled: CompiledBundle,
+        reloader: DialogueReloader | None = None) -> None:
     """Run until SIGINT/SIGTERM; in-flight updates and sends finish first."""
-    app, runtime = build_application(settings, compiled)
+    app, runtime = build_application(settings, compiled, reloader)
     if settings.webhook:
         asyncio.run(_run_webhook(app, runtime))
     else:

@@ -182,7 +182,7 @@ def test_missing_coverage_fails_and_names_the_transition(tmp_path: Path, capsys:
     (folder / "tests" / "tour.es.yaml").unlink()
     status, out, _ = run(capsys, "test", str(folder), "--missing")
     assert status == 1 and re.search(r"LOW tour +es +0/20", out)
-    assert "missing: pick_path --timeout--> summary" in out
+    assert "not taken yet: in 'pick_path', no answer for a while (timeout) → summary" in out
 
 
 # --- graph -------------------------------------------------------------------------

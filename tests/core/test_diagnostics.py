@@ -60,6 +60,16 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
         },
         ("m.yaml", 8, 14, "Yes Please"),
     ),
+    "D007": ({"m.yaml": _module(_GO + "    return_to: b\n" + _END)}, ("m.yaml", 5, 3, "a:")),
+    "D008": (
+        {"m.yaml": _module(_GO + "    ask: {into: n, kind: text}\n" + _END,
+                           head="variables: {n: ''}\nkeep: [n]\n")},
+        ("m.yaml", 7, 3, "a:"),
+    ),
+    "D009": (
+        {"m.yaml": _module("  a:\n    choices:\n      - {id: go, label: Go, goto: b}\n" + _END)},
+        ("m.yaml", 5, 3, "a:"),
+    ),
     "D010": ({"m.yaml": _module(_GO + "    goto: b\n" + _END)}, ("m.yaml", 5, 3, "a:")),
     "D011": (
         {"m.yaml": _module(_GO + "      - {id: on, label: On, goto: outro}\n" + _END)},
@@ -149,9 +159,31 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
         },
         ("m.yaml", 10, 53, "1}}"),
     ),
+    "D024": (
+        {
+            "m.yaml": _module(
+                _TO_C + "  c:\n    branch:\n      - goto: b\n      - if: n > 1\n"
+                "        goto: b\n      - goto: b\n" + _END,
+                head="variables: {n: 0}\n",
+            )
+        },
+        ("m.yaml", 12, 9, "goto: b"),
+    ),
     "D025": (
         {"m.yaml": _module(_GO.replace("Ready.", "Hello {name") + _END)},
         ("m.yaml", 6, 10, "Hello {name"),
+    ),
+    "D026": (
+        {
+            "m.yaml": "dialogue: m\ntitle: {en: M, es: M}\nlanguages: [en, es]\nstart: a\n"
+            "states:\n  a:\n    say: {es: Listo.}\n    choices:\n"
+            "      - {id: go, label: {en: Go, es: Vamos}, goto: b}\n" + _END
+        },
+        ("m.yaml", 7, 10, "{es: Listo.}"),
+    ),
+    "D027": (
+        {"_global.yaml": MIN_GLOBAL + "requires: [adult]\n"},
+        ("_global.yaml", MIN_GLOBAL.count("\n") + 1, 12, "adult"),
     ),
     "D030": (
         {
@@ -180,6 +212,10 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
         {"_global.yaml": MIN_GLOBAL.replace("menu: m", "menu: nosuch")},
         ("_global.yaml", 3, 7, "nosuch"),
     ),
+    "D048": (
+        {"_global.yaml": MIN_GLOBAL.replace('  error: "error"\n', "")},
+        ("_global.yaml", 4, 1, "strings:"),
+    ),
     "D041": (
         {"m.yaml": _module(_GO + _END, head="intents:\n  cancel: {goto: m, call: m}\n")},
         ("m.yaml", 5, 3, "cancel:"),
@@ -203,8 +239,15 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
 }
 
 
+# Codes about the folder or the command line rather than a file's content, with their tests.
+ELSEWHERE = {
+    "D047": "test_a_folder_without_global_yaml_says_so_once",
+    "D049": "test_validate_a_missing_path_is_an_error (test_cli.py)",
+}
+
+
 def test_table_covers_every_code() -> None:
-    missing = sorted(set(CODES) - set(CASES))
+    missing = sorted(set(CODES) - set(CASES) - set(ELSEWHERE))
     assert not missing, f"add a fixture to CASES for: {', '.join(missing)}"
     assert not set(CASES) - set(CODES), "CASES names codes that CODES does not define"
 
@@ -315,3 +358,11 @@ def test_a_bom_and_windows_line_ends_are_fine(tmp_path: Path) -> None:
     text = "\ufeff" + _module(_GO + _END, head="variables: {unused: 0}\n").replace("\n", "\r\n")
     (found,) = diagnose(tmp_path, {"m.yaml": text})
     assert (found.code, found.line, found.column) == ("W302", 4, 13)
+
+
+def test_a_folder_without_global_yaml_says_so_once(tmp_path: Path) -> None:
+    write_folder(tmp_path, {})
+    (tmp_path / "_global.yaml").unlink()
+    found = load_bundle({str(p): p.read_text() for p in tmp_path.glob("*.yaml")})[1]
+    assert [(d.code, d.file, d.line) for d in found if d.severity is Severity.ERROR] == [
+        ("D047", "_global.yaml", 1)], "\n".join(map(str, found))
