@@ -249,9 +249,10 @@ class _Writer:
                 extra="Then",
             )
         if state.ask:
+            kept = f"kept as *{_name(state.ask.into)}*" if state.ask.into else "not kept"
             self.add(
-                f"Waits for an answer: **{_accepts(state)}**, kept as "
-                f"*{_name(state.ask.into)}*, then {self.to(state.goto)}."
+                f"Waits for an answer: **{_accepts(state)}**, {kept}, then "
+                f"{self.to(state.goto)}."
             )
         retry = (state.ask.retry if state.ask else None) or state.retry
         if retry and (state.ask or state.choices):

@@ -146,6 +146,36 @@ CODES: dict[str, Code] = {
         _c("D041", E, "Intent must do one thing",
            "cancel: {goto: menu, call: safety}",
            "Keep one of goto, call, back; `say` may go with any."),
+        _c("D050", E, "Crisis category without a route",
+           "safety: {routes: {...}}   without `domestic_violence:`",
+           "Add the category under `safety: routes:` with the module that helps with it; "
+           "otherwise a person who discloses it gets no help."),
+        _c("D051", E, "Country without an emergency number",
+           "ES: {name: Spain}   with no `emergency:` list",
+           "Add `emergency:` with the country's emergency number, its `source` and the date "
+           "you `checked` it."),
+        _c("D052", E, "Helpline with no way to reach it",
+           "crisis: {name: Lifeline, source: ..., checked: ...}   with no number",
+           "Add `number:` (to call), `text:` (an SMS number) or `web:` (an address)."),
+        _c("D053", E, "Country not in resources.yaml",
+           "set: {country: FR}   when resources.yaml lists no FR",
+           "Add the country to resources.yaml, or fix the code (two capital letters)."),
+        _c("D054", E, "Safety gate asked for, but there is none",
+           "safety_gate: true   with no `safety: gate:` in _global.yaml",
+           "Add `gate: {dialogue: ..., when: ...}` under `safety:` in _global.yaml, or "
+           "remove `safety_gate`."),
+        _c("D055", E, "The safety gate can never open",
+           "gate: {when: home_unsafe}   and no module keeps and sets home_unsafe",
+           "Declare the variable as `false` under `variables:`, list it under `keep:`, and "
+           "`set:` it to true in the route that should open the gate."),
+        _c("D056", E, "Numbers shown, but there is no resources.yaml",
+           "resources: [crisis]   in a folder without resources.yaml",
+           "Add resources.yaml to the folder (see dialogues/resources.yaml), or remove "
+           "`resources:`."),
+        _c("D057", E, "Numbers on a question",
+           "resources: [crisis]   on a state with `choices:`",
+           "Show the numbers in a state that goes on (`goto:`) to the question, so the "
+           "question stays last, right above its buttons."),
         _c("W301", W, "Missing translation",
            "say: {en: Hello}   in a module whose languages are [en, es]",
            "Add the missing language; people see the English until then."),
@@ -155,6 +185,9 @@ CODES: dict[str, Code] = {
         _c("W303", W, "Language not declared",
            "say: {en: Hi, fr: Salut}   when languages are [en, es]",
            "Add the language to `languages:` or remove the text."),
+        _c("W304", W, "Helpline checked long ago",
+           "checked: 2025-01-10   when the newest check in the file is 2026-11-29",
+           "Check the number against its `source` again, then update `checked:`."),
     )
 }
 

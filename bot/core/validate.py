@@ -18,6 +18,12 @@ from bot.core.checks_flow import (
     check_variables,
     did_you_mean,
 )
+from bot.core.checks_safety import (
+    check_gate,
+    check_resources,
+    check_routes,
+    check_safety_states,
+)
 from bot.core.diagnostics import CODES, Diagnostic
 from bot.core.loader import Loaded, Path
 from bot.core.model import Bundle, Dialogue
@@ -28,8 +34,9 @@ MAX_LABEL = 64  # longer labels are cut off on phones
 MAX_BUTTONS = 100  # Telegram's limit for one inline keyboard
 MAX_CHOICE_ID = 24  # callback data is "<step>:<id>", and must stay within 64 bytes
 REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
-    "choose_button", "text_empty", "text_too_long", "number", "scale", "yes_no", "no_back",
-    "idle", "stale_button", "unsupported", "group_chat", "language_prompt", "crisis_detected",
+    "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "number",
+    "scale", "yes_no", "no_back", "idle", "stale_button", "unsupported", "group_chat",
+    "language_prompt",
     "privacy", "export_caption", "delete_confirm", "delete_yes", "delete_no", "delete_done",
     "delete_kept", "error",
     *(f"cmd_{name}" for name in ("start", "menu", "help", "back", "cancel", "restart",
@@ -197,6 +204,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[str]:
 
 CHECKS: tuple[Callable[[Bundle, Dialogue, Report], None], ...] = (
     check_states, check_intents, check_reachability, check_variables, check_flow, check_texts,
+    check_safety_states,
 )
 
 
@@ -225,7 +233,12 @@ def check_global(bundle: Bundle, report: Report) -> None:
 def validate(bundle: Bundle) -> list[Diagnostic]:
     """Run every check on every dialogue; return all diagnostics, sorted by place."""
     out: list[Diagnostic] = []
-    check_global(bundle, _reporter(bundle.config.source, out))
+    report = _reporter(bundle.config.source, out)
+    check_global(bundle, report)
+    check_routes(bundle, report)
+    check_gate(bundle, report)
+    if bundle.resources is not None:
+        check_resources(bundle, _reporter(bundle.resources.source, out))
     for d in bundle.dialogues.values():
         report = _reporter(d.source, out)
         for check in CHECKS:
