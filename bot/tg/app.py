@@ -31,6 +31,7 @@ from bot.core.compile import CompiledBundle
 from bot.safety import Screen
 from bot.storage import Store, open_store
 from bot.tg.handlers import ALLOWED_UPDATES, COMMANDS, Router
+from bot.tg.render import render
 from bot.tg.sender import Sender
 
 __all__ = ["Runtime", "build_application", "run"]
@@ -82,7 +83,7 @@ async def _start(app: Application, runtime: Runtime) -> None:
     runtime.store = open_store(runtime.settings.database_url)
     await runtime.store.open()
     runtime.sender = Sender(app.bot, runtime.store)
-    conversation = Conversation(runtime.store, runtime.compiled, Screen.load())
+    conversation = Conversation(runtime.store, runtime.compiled, Screen.load(), render)
     runtime.router = Router(conversation, runtime.sender)
     await _register_commands(app, runtime.compiled)
     await runtime.sender.start()
