@@ -30,7 +30,7 @@ from bot.core.model import (
     State,
     Text,
 )
-from bot.core.resources import Resources
+from bot.core.resources import COUNTRY_VARIABLE, Resources
 from bot.core.types import Button, Message
 
 __all__ = [
@@ -135,7 +135,9 @@ class CompiledBundle:
     config: GlobalConfig
     dialogues: Mapping[str, CompiledDialogue]
     kept: frozenset[str]
-    builtins: frozenset[str]  # language and the consent flags
+    #: Settings, never forgotten like kept text: the language, the consent flags and,
+    #: with crisis numbers, the country they are shown for.
+    builtins: frozenset[str]
     intent_words: Mapping[str, Mapping[str, str]]  # language -> normalized word -> intent
     yes_no: Mapping[str, Mapping[str, bool]]  # language -> normalized word -> answer
     strings: Mapping[str, CompiledText] = field(default_factory=dict)
@@ -325,7 +327,8 @@ def compile_bundle(bundle: Bundle) -> CompiledBundle:
     return CompiledBundle(
         config=cfg,
         dialogues={i: compile_dialogue(d, kept, gate) for i, d in bundle.dialogues.items()},
-        kept=kept, builtins=frozenset({"language", *cfg.consent}),
+        kept=kept, builtins=frozenset({"language", *cfg.consent,
+                                       *([COUNTRY_VARIABLE] if bundle.resources else [])}),
         intent_words=intent_words, yes_no=yes_no,
         strings={k: CompiledText(t) for k, t in cfg.strings.items()},
         routes=routes,

@@ -422,8 +422,11 @@ class _Run(SafetySteps):
         for name, _ in dialogue.defaults:
             self.vars.pop(name, None)
         self.history = [h for h in self.history if h.depth <= len(self.stack)]
+        if next_module and self.stack:  # a sub-dialogue leaves every module, like cancel:
+            self.start_top(next_module)  # their answers go, as on the way to the menu
+            return
         if next_module:
-            self.out.append(Ended(self.stack[0].module if self.stack else finished.module))
+            self.out.append(Ended(finished.module))
             self.stack.clear()
             self.push(next_module, None)
         elif self.stack:

@@ -317,3 +317,32 @@ def test_a_folder_without_routes_opens_the_sos_intent_on_a_disclosure(screen: Sc
     person.send(Started("tour"))
     turn = person.send(Typed("I want to kill myself"))
     assert turn.urgent and person.where[-1] == ("pause", "breathe")
+
+
+def test_stopping_from_a_route_leaves_the_exercise_and_its_answers_behind(
+    shipped: CompiledBundle, screen: Screen
+) -> None:
+    person = Person(shipped, screen, store_answers=False)
+    person.send(Started("dear_man"))
+    person.press("partner")
+    person.send(Typed("Our plans were cancelled three times this month."))
+    assert person.session.vars["dm_describe"]
+    person.send(Typed("My partner hit me last night"))
+    person.press("not_safe")
+    person.press("stop")
+    assert person.where == [("menu", "main")]
+    assert not [k for k in person.session.vars if k.startswith("dm_")]  # no consent: gone
+    assert person.session.vars["ask_before_raising"] is True  # the gate stays on
+
+
+def test_the_country_is_remembered_even_without_consent_to_store_answers(
+    shipped: CompiledBundle, screen: Screen
+) -> None:
+    person = Person(shipped, screen, store_answers=False)
+    person.send(IntentInvoked("sos"))
+    person.press("country")
+    person.press("es")
+    person.send(IntentInvoked("cancel"))
+    assert person.where == [("menu", "main")] and person.session.vars["country"] == "ES"
+    person.send(IntentInvoked("sos"))
+    assert "Where to get help in Spain:" in person.texts[0]
