@@ -133,7 +133,7 @@ def test_chat_screens_typed_text_exactly_as_telegram_does(
                        "--verbose")
     assert status == 0
     after = out.split("> I want to kill myself", 1)[1]
-    assert after.startswith("\nbot: It sounds like things might be really hard right now")
+    assert after.startswith("\nbot: It sounds like things might be really hard for you")
     assert "  [1] I'm not safe right now" in after
     assert "kill myself" not in after
 

@@ -162,7 +162,7 @@ def crisis_mid_module(ana: Person) -> None:
     ana.send("4")
     (question,) = ana.expect("Was there a moment today when a boundary mattered?")
     ana.send("Honestly I want to kill myself")
-    (safe,) = ana.expect("It sounds like things might be really hard right now")
+    (safe,) = ana.expect("It sounds like things might be really hard for you")
     assert safe.button_texts == ["I'm not safe right now", "I'm not sure", "I'm safe for now"]
     ana.press("I'm not sure")
     numbers, what_now = ana.expect(
@@ -196,7 +196,7 @@ def crisis_mid_module_in_spanish(bea: Person) -> None:
     bea.press("Registro diario")
     bea.expect("Un registro rápido", "Del 0 al 10")
     bea.send("Ya no quiero vivir")
-    bea.expect("Parece que ahora mismo las cosas pueden estar siendo muy duras")
+    bea.expect("Parece que lo estás pasando muy mal")
     bea.press("A salvo por ahora")
     bea.expect("Me alegra que ahora estés a salvo.", "¿Qué te gustaría hacer ahora?")
     bea.press("Elegir mi país")

@@ -16,7 +16,7 @@ from fakegram import FakeTelegram
 
 from .harness import PROGRAMME, BotProcess, Database, Person, running
 
-FIRST_SAFETY_MESSAGE = "It sounds like things might be really hard right now"
+FIRST_SAFETY_MESSAGE = "It sounds like things might be really hard for you"
 CONSENT_QUESTION = "So, may I store your answers?"
 SUPERSEDED = "superseded by a safety reply"
 
