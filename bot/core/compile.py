@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.core.model import (
     Text,
 )
 from bot.core.resources import COUNTRY_VARIABLE, Resources
-from bot.core.types import Button, Message
+from bot.core.types import Button, Frame, Message
 
 __all__ = [
     "GATE_ASK", "GATE_CHECK", "CompiledBundle", "CompiledDialogue", "CompiledState",
@@ -152,7 +152,7 @@ class CompiledBundle:
         text = self.strings.get(key)
         return text.render(lang, values) if text else key
 
-    def in_safety(self, stack: tuple[Any, ...] | list[Any]) -> int | None:
+    def in_safety(self, stack: Sequence[Frame]) -> int | None:
         """Index of the lowest frame running a safety module, or None."""
         return next((i for i, f in enumerate(stack) if f.module in self.safety_dialogues), None)
 
