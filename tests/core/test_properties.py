@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.compile import CompiledBundle
-from bot.core.engine import step
 from bot.core.crisis import CATEGORIES
+from bot.core.engine import step
 from bot.core.format import INTENT_NAMES
 from bot.core.types import (
     Event,
