@@ -8,10 +8,11 @@ transaction under the person's lock. Nothing here knows Telegram: the adapter in
 the `Renderer` that turns outputs into its API calls, and its sender makes the outbox's
 calls after commit.
 
-A turn that opens a safety module is urgent (`Turn.urgent`): in the same transaction,
-the person's older queued replies are superseded (a module's text that the interruption
-made obsolete is never sent) and the turn's replies are stored as urgent rows, which the
-sender makes first, without its per-chat pacing (`Handled.urgent` tells it to look now).
+A flagged turn, or one on a safety module, is urgent (`Turn.urgent`): in the same
+transaction the person's older queued, non-urgent replies are superseded (a module's
+text that the interruption made obsolete is never sent) and the turn's replies are
+stored as urgent rows, which the sender makes first, without its per-chat pacing
+(`Handled.urgent` tells it to look now). Urgent rows are never superseded themselves.
 """
 
 from __future__ import annotations

@@ -29,8 +29,10 @@ __all__ = ["Turn", "Turner", "take_turn"]
 class Turn:
     """What one event did: the new session, what to show, and what the screen found.
 
-    `urgent`: the turn opened a safety module (a flag, sos, the menu's safety entry) or
-    was flagged; adapters send its replies before anything still queued for the person.
+    `urgent`: the turn was flagged, or it leaves the person in a safety module (a route,
+    sos, the menu's safety entry, and what they call). Adapters send its replies before
+    anything still queued for the person, and never hold them back or drop them for a
+    later reply: a route's numbers must not be superseded by the next disclosure.
     """
 
     session: Session
@@ -45,10 +47,9 @@ def take_turn(compiled: CompiledBundle, screen: Screen, session: Session, event:
     flag = screen.check(event.text, session.language) if isinstance(event, Typed) else None
     if flag is not None and not _answers_its_route(compiled, session, flag.category):
         event = Flagged(flag.category)
-    before = compiled.in_safety(session.stack) is not None
     session, outputs = step(compiled, session, event, trace)
-    opened = not before and compiled.in_safety(session.stack) is not None
-    return Turn(session, outputs, flag, urgent=flag is not None or opened)
+    on_route = compiled.in_safety(session.stack) is not None
+    return Turn(session, outputs, flag, urgent=flag is not None or on_route)
 
 
 def _answers_its_route(compiled: CompiledBundle, session: Session, category: str) -> bool:

@@ -222,6 +222,17 @@ def test_the_menus_safety_entry_is_urgent_too(shipped: CompiledBundle, screen: S
     assert turn.urgent and person.where[-1] == ("safety", "next")
 
 
+def test_every_turn_on_a_route_is_urgent_until_the_person_leaves_it(
+    shipped: CompiledBundle, screen: Screen
+) -> None:
+    person = at_mood(Person(shipped, screen))
+    person.send(Typed("My husband hits me"))
+    assert person.press("not_safe").urgent  # its numbers are never superseded
+    assert person.press("country").urgent
+    assert person.press("es").urgent
+    assert not person.press("back").urgent
+
+
 @pytest.mark.parametrize(("country", "lang", "lines"), [
     (None, "en", ["In an emergency, call your local emergency number: 112 in Spain, the EU "
                   "and many other countries; 911 in the US, Canada and Mexico; 999 in the UK; "
