@@ -4,8 +4,15 @@ Every incoming event passes through `Conversation.handle` and nowhere else: that
 where a redelivered update is recognised (the inbox), free text is screened for crisis
 disclosures before the dialogue step, the step runs, and the new session, the replies
 (as outbox rows) and the records the person agreed to keep are written in ONE
-transaction under the person's lock. Nothing here talks to Telegram; the sender makes
-the outbox's calls after commit.
+transaction under the person's lock. Nothing here knows Telegram: the adapter injects
+the `Renderer` that turns outputs into its API calls, and its sender makes the outbox's
+calls after commit.
+
+A flagged turn, or one on a safety module, is urgent (`Turn.urgent`): in the same
+transaction the person's older queued, non-urgent replies are superseded (a module's
+text that the interruption made obsolete is never sent) and the turn's replies are
+stored as urgent rows, which the sender makes first, without its per-chat pacing
+(`Handled.urgent` tells it to look now). Urgent rows are never superseded themselves.
 """
 
 from __future__ import annotations
@@ -24,9 +31,9 @@ from bot.core.types import (
     Stale,
 )
 from bot.logs import user_ref
+from bot.outbox import ApiCall, PressedMessage, Renderer
 from bot.safety import Screen
 from bot.storage import Store, Transaction, UserRecord
-from bot.tg.render import ApiCall, PressedMessage, render
 from bot.turn import take_turn
 
 __all__ = ["Conversation", "Handled", "Incoming"]
@@ -54,15 +61,18 @@ class Handled:
     duplicate: bool = False
     stale_text: str | None = None  # for answering a stale button press
     language: str = "en"
+    urgent: bool = False  # safety replies were queued: send them first, now
 
 
 class Conversation:
     """Applies incoming events for many people; safe to call concurrently."""
 
-    def __init__(self, store: Store, compiled: CompiledBundle, screen: Screen) -> None:
+    def __init__(self, store: Store, compiled: CompiledBundle, screen: Screen,
+                 render: Renderer) -> None:
         self.store = store
         self.compiled = compiled
         self.screen = screen
+        self.render = render
 
     def language_for(self, user: UserRecord | None, language_code: str | None,
                      compiled: CompiledBundle | None = None) -> str:
@@ -87,22 +97,30 @@ class Conversation:
                 session = replace(session, vars={**session.vars, "language": language})
             calls = [c if isinstance(c, ApiCall) else c(language) for c in incoming.extra]
             outputs: tuple[Output, ...] = ()
+            urgent = False
             if incoming.event is not None:
                 turn = take_turn(compiled, self.screen, session, incoming.event)
                 if turn.flag is not None:  # the category only: never the text
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
-                session, outputs = turn.session, turn.outputs
-                calls += render(outputs, incoming.chat_id, session.step, incoming.pressed)
+                session, outputs, urgent = turn.session, turn.outputs, turn.urgent
+                calls += self.render(outputs, incoming.chat_id, session.step, incoming.pressed)
             user = await self.apply_settings(tx, user, outputs)
             user = replace(user, chat_id=incoming.chat_id, session=session.to_json(),
                            unreachable=False)
             await tx.save_user(user)
+            if urgent:
+                superseded = await tx.supersede_queued(incoming.chat_id)
+                log.info("safety replies first user=%s superseded=%d",
+                         user_ref(incoming.user_id), superseded)
             for call in calls:
-                await tx.enqueue(incoming.chat_id, call.method, call.params)
+                if urgent:
+                    await tx.enqueue_urgent(incoming.chat_id, call.method, call.params)
+                else:
+                    await tx.enqueue(incoming.chat_id, call.method, call.params)
             await tx.mark_seen(incoming.update_id)
         stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
-        return Handled(stale_text=stale, language=session.language)
+        return Handled(stale_text=stale, language=session.language, urgent=urgent)
 
     async def apply_settings(self, tx: Transaction, user: UserRecord,
                              outputs: tuple[Output, ...]) -> UserRecord:

@@ -5,6 +5,12 @@ Telegram (`bot.conversation`), the terminal (`relbot chat`), the transcript runn
 `engine.step` directly, so what one adapter shows, all show, and no adapter can skip
 the crisis screen. Pure and free of Telegram and storage: sessions and events in,
 sessions and outputs out.
+
+A flag becomes the engine event `Flagged(category)`: the engine interrupts the module
+with that category's safety route (data, in `_global.yaml`), like the sos intent. One
+exception: text typed into the very route the flag would open, at a question that takes
+typed words, is that question's answer ("no, he is still here" at "Are you safe right
+now?"), so it goes to the route as typed text instead of opening the route again.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.core.compile import CompiledBundle
 from bot.core.engine import Trace, step
-from bot.core.types import Event, IntentInvoked, Message, Output, Session, Typed
+from bot.core.types import Event, Flagged, Output, Session, Typed
 from bot.safety import Flag, Screen
 
 __all__ = ["Turn", "Turner", "take_turn"]
@@ -21,23 +27,38 @@ __all__ = ["Turn", "Turner", "take_turn"]
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """What one event did: the new session, what to show, and what the screen found."""
+    """What one event did: the new session, what to show, and what the screen found.
+
+    `urgent`: the turn was flagged, or it leaves the person in a safety module (a route,
+    sos, the menu's safety entry, and what they call). Adapters send its replies before
+    anything still queued for the person, and never hold them back or drop them for a
+    later reply: a route's numbers must not be superseded by the next disclosure.
+    """
 
     session: Session
     outputs: tuple[Output, ...]
     flag: Flag | None = None
+    urgent: bool = False
 
 
 def take_turn(compiled: CompiledBundle, screen: Screen, session: Session, event: Event,
               trace: Trace | None = None) -> Turn:
     """Screen typed text first; a flag interrupts whatever module is running."""
     flag = screen.check(event.text, session.language) if isinstance(event, Typed) else None
-    if flag is None:
-        session, outputs = step(compiled, session, event, trace)
-        return Turn(session, outputs)
-    session, outputs = step(compiled, session, IntentInvoked("sos"), trace)
-    notice = Message(compiled.string("crisis_detected", session.language))
-    return Turn(session, (notice, *outputs), flag)
+    if flag is not None and not _answers_its_route(compiled, session, flag.category):
+        event = Flagged(flag.category)
+    session, outputs = step(compiled, session, event, trace)
+    on_route = compiled.in_safety(session.stack) is not None
+    return Turn(session, outputs, flag, urgent=flag is not None or on_route)
+
+
+def _answers_its_route(compiled: CompiledBundle, session: Session, category: str) -> bool:
+    """True when the person is at a question of this category's route that takes text."""
+    if not session.stack or session.stack[-1].module != compiled.routes.get(category):
+        return False
+    frame = session.stack[-1]
+    state = compiled.dialogues[frame.module].states.get(frame.state)
+    return state is not None and state.source.ask is not None
 
 
 @dataclass(frozen=True, slots=True)

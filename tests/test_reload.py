@@ -20,6 +20,7 @@ from bot.core.types import Started, Typed
 from bot.reload import DialogueReloader
 from bot.safety import Screen
 from bot.storage import Store, open_store
+from bot.tg.render import render
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "dialogues" / "examples"
 CHAT = 42
@@ -63,7 +64,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 async def test_a_good_edit_is_swapped_in_and_the_person_stays_where_they_were(
         folder: Path, store: Store, caplog: pytest.LogCaptureFixture) -> None:
-    conversation = Conversation(store, compiled_or_exit(folder), Screen.load())
+    conversation = Conversation(store, compiled_or_exit(folder), Screen.load(), render)
     reloader = DialogueReloader(folder, lambda c: setattr(conversation, "compiled", c))
     person = _Person(conversation, store)
     assert (await person.send(Started("pause")))[-1] == "Breathe in slowly, and out slowly."
@@ -86,7 +87,7 @@ async def test_a_good_edit_is_swapped_in_and_the_person_stays_where_they_were(
 
 async def test_attach_swaps_the_running_conversation(folder: Path, store: Store) -> None:
     first = compiled_or_exit(folder)
-    conversation = Conversation(store, first, Screen.load())
+    conversation = Conversation(store, first, Screen.load(), render)
     reloader = DialogueReloader(folder)
     reloader.attach(conversation)
     try:

@@ -237,6 +237,11 @@ class _Writer:
                 "",
             )
         self.texts(state.say)
+        if state.resources is not None:
+            lines = " and ".join(h.replace("_", " ") for h in state.resources)
+            plural = "s" if len(state.resources) > 1 else ""
+            self.add("Then the crisis numbers for the person's country (resources.yaml): the "
+                     f"emergency number{f' and the {lines} line{plural}' if lines else ''}.", "")
         if state.choices:
             per_row = f" ({state.columns} per row)" if state.columns > 1 else ""
             self.add(f"Buttons{per_row}:")
@@ -249,9 +254,10 @@ class _Writer:
                 extra="Then",
             )
         if state.ask:
+            kept = f"kept as *{_name(state.ask.into)}*" if state.ask.into else "not kept"
             self.add(
-                f"Waits for an answer: **{_accepts(state)}**, kept as "
-                f"*{_name(state.ask.into)}*, then {self.to(state.goto)}."
+                f"Waits for an answer: **{_accepts(state)}**, {kept}, then "
+                f"{self.to(state.goto)}."
             )
         retry = (state.ask.retry if state.ask else None) or state.retry
         if retry and (state.ask or state.choices):
@@ -292,6 +298,9 @@ class _Writer:
         )
         if d.keep:
             self.add(f"- Remembered after the module ends: {', '.join(map(_name, d.keep))}")
+        if d.safety_gate:
+            self.add("- Safety gate: after someone has disclosed harm, the safety gate "
+                     "(_global.yaml) asks first whether raising this would be safe.")
         if d.intents:
             self.add("- Help and commands for this whole module:")
             self.intents(d.intents, "in this module", indent="  ")

@@ -81,17 +81,19 @@ def _holds(step_data: dict[str, Any], outputs: tuple[Output, ...]) -> bool:
                           outputs)
 
 
-def _old_steps(path: Path, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The steps and vars of the transcript called `name` in `path`, if there is one."""
+def _old_steps(path: Path, name: str) -> tuple[list[dict[str, Any]], dict[str, Any], str | None]:
+    """The steps, vars and `start` module of the transcript called `name` in `path`, if
+    there is one."""
     if not path.exists():
-        return [], {}
+        return [], {}, None
     ld = load_yaml(read_text(path), str(path))
     if not check_shape(ld, TRANSCRIPT):
-        return [], {}
+        return [], {}, None
     for transcript in ld.data["transcripts"]:
         if transcript["name"] == name:
-            return list(transcript["steps"]), dict(transcript.get("vars") or {})
-    return [], {}
+            return (list(transcript["steps"]), dict(transcript.get("vars") or {}),
+                    transcript.get("start"))
+    return [], {}, None
 
 
 def record(folder: Path, module: str, lang: str, name: str, variables: dict[str, Any],
@@ -106,11 +108,11 @@ def record(folder: Path, module: str, lang: str, name: str, variables: dict[str,
               file=sys.stderr)
         return 2
     path = folder / "tests" / f"{module}.{lang}.yaml"
-    old, old_vars = _old_steps(path, name)
+    old, old_vars, start = _old_steps(path, name)  # a transcript may begin in another module
     variables = {**old_vars, **variables}
     turner = Turner(compiled, Screen.load())  # the same turn as Telegram and `relbot test`
     session, outputs = turner(compiled, start_session(compiled, lang, variables),
-                              Started(module), None)
+                              Started(start or module), None)
     steps = [({}, expectations(outputs, module))]
     render(outputs, sys.stdout)
     shown = outputs
@@ -158,7 +160,7 @@ def record(folder: Path, module: str, lang: str, name: str, variables: dict[str,
         aligned = where is not None and _holds(where, outputs)
     if not steps[-1][1].get("ended") and not (old and not pending and aligned):
         print(f"  (the recording stopped before {module} ended)")
-    return _write(path, module, lang, name, transcript_yaml(name, steps, variables))
+    return _write(path, module, lang, name, transcript_yaml(name, steps, variables, start))
 
 
 def _write(path: Path, module: str, lang: str, name: str, entry: str) -> int:

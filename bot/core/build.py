@@ -15,8 +15,10 @@ from bot.core.model import (
     Ask,
     Choice,
     Dialogue,
+    Gate,
     GlobalConfig,
     IntentAction,
+    SafetyConfig,
     Save,
     State,
     Text,
@@ -83,7 +85,8 @@ def _state(name: str, data: dict[str, Any], path: Path) -> State:
             for i, c in enumerate(data.get("choices") or [])
         ),
         ask=Ask(
-            ask["into"], ask["kind"], ask.get("max_length", 500), ask.get("min"), ask.get("max"),
+            ask.get("into"), ask["kind"], ask.get("max_length", 500), ask.get("min"),
+            ask.get("max"),
             text(ask["retry"], (*path, "ask", "retry")) if "retry" in ask else None,
             (*path, "ask"),
         ) if ask else None,
@@ -96,6 +99,7 @@ def _state(name: str, data: dict[str, Any], path: Path) -> State:
         intents=_overrides(data.get("intents"), (*path, "intents")),
         timeout=data.get("timeout"),
         retry=text(data["retry"], (*path, "retry")) if "retry" in data else None,
+        resources=tuple(data["resources"]) if "resources" in data else None,
         path=path,
     )
 
@@ -113,6 +117,7 @@ def build_dialogue(ld: Loaded, default_languages: tuple[str, ...]) -> Dialogue:
         intents=_overrides(d.get("intents"), ("intents",)),
         states={n: _state(n, s, ("states", n)) for n, s in d["states"].items()},
         source=ld,
+        safety_gate=bool(d.get("safety_gate")),
     )
 
 
@@ -129,4 +134,14 @@ def build_global(ld: Loaded) -> GlobalConfig:
         strings={k: text(v, ("strings", k)) for k, v in (d.get("strings") or {}).items()},
         source=ld,
         requires=tuple(d.get("requires") or ()),
+        safety=_safety(d["safety"]) if "safety" in d else None,
+    )
+
+
+def _safety(data: dict[str, Any]) -> SafetyConfig:
+    gate = data.get("gate")
+    return SafetyConfig(
+        routes=dict(data["routes"]),
+        gate=Gate(gate["dialogue"], gate["when"], ("safety", "gate")) if gate else None,
+        path=("safety",),
     )

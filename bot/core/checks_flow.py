@@ -116,7 +116,8 @@ def check_variables(bundle: Bundle, d: Dialogue, report: Report) -> None:
                         "number", None):
                     report("D023", (*c.path, "add", name),
                            problem=f"'{name}' is {types[name]}, only numbers can be added to")
-        if state.ask and need(state.ask.into, (*state.ask.path, "into"), "ask"):
+        if state.ask and state.ask.into and need(state.ask.into, (*state.ask.path, "into"),
+                                                 "ask"):
             want = {"text": "text", "number": "number", "scale": "number", "yes_no": "bool"}
             have = types[state.ask.into]
             if have and have != want[state.ask.kind]:
@@ -197,7 +198,8 @@ def check_flow(bundle: Bundle, d: Dialogue, report: Report) -> None:
         edges: list[tuple[str, set[str]]] = [(c.goto, set(c.set) | set(c.add))
                                             for c in state.choices]
         if state.goto:
-            edges.append((state.goto, {state.ask.into} if state.ask else set()))
+            edges.append((state.goto, {state.ask.into} if state.ask and state.ask.into
+                           else set()))
         edges += [(a.goto, set()) for a in state.branch]
         if state.return_to:
             edges.append((state.return_to, kept_by.get(state.call or "", set())))
@@ -259,7 +261,7 @@ def _widths(bundle: Bundle) -> dict[str, int]:
         for s in d.states.values():
             values += list(s.set.items())
             values += [kv for c in s.choices for kv in c.set.items()]
-            if s.ask:
+            if s.ask and s.ask.into:
                 width = s.ask.max_length if s.ask.kind == "text" else NUMBER_WIDTH
                 widths[s.ask.into] = max(widths.get(s.ask.into, 0), width)
         for name, value in values:

@@ -12,20 +12,37 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transitions import Machine
 
 from bot.core import expr
-from bot.core.model import Bundle, Choice, Dialogue, GlobalConfig, IntentAction, State, Text
-from bot.core.types import Button, Message
+from bot.core.model import (
+    Arm,
+    Bundle,
+    Choice,
+    Dialogue,
+    Gate,
+    GlobalConfig,
+    IntentAction,
+    State,
+    Text,
+)
+from bot.core.resources import COUNTRY_VARIABLE, Resources
+from bot.core.types import Button, Frame, Message
 
 __all__ = [
-    "CompiledBundle", "CompiledDialogue", "CompiledState", "CompiledText", "Transition",
-    "compile_bundle", "diagram_machine", "normalize", "shown_messages", "transition_rows",
+    "GATE_ASK", "GATE_CHECK", "CompiledBundle", "CompiledDialogue", "CompiledState",
+    "CompiledText", "Transition", "compile_bundle", "diagram_machine", "normalize",
+    "shown_messages", "transition_rows",
 ]
+
+#: The two states the compiler puts in front of a module with `safety_gate: true`: a
+#: branch on the gate's variable, and a call of the gate module that returns to the
+#: module's own start. Authors cannot name a state with a leading `_`, so they never clash.
+GATE_CHECK, GATE_ASK = "_gate", "_gate_ask"
 
 Transition = tuple[str, str, str, str]  # (module, source, trigger, destination)
 
@@ -118,14 +135,26 @@ class CompiledBundle:
     config: GlobalConfig
     dialogues: Mapping[str, CompiledDialogue]
     kept: frozenset[str]
-    builtins: frozenset[str]  # language and the consent flags
+    #: Settings, never forgotten like kept text: the language, the consent flags and,
+    #: with crisis numbers, the country they are shown for.
+    builtins: frozenset[str]
     intent_words: Mapping[str, Mapping[str, str]]  # language -> normalized word -> intent
     yes_no: Mapping[str, Mapping[str, bool]]  # language -> normalized word -> answer
     strings: Mapping[str, CompiledText] = field(default_factory=dict)
+    routes: Mapping[str, str] = field(default_factory=dict)  # crisis category -> module
+    #: The routes and the sos intent's module: opening one sends its replies first, and
+    #: opening another while one runs replaces it (no safety module inside another).
+    safety_dialogues: frozenset[str] = frozenset()
+    gate: Gate | None = None
+    resources: Resources | None = None
 
     def string(self, key: str, lang: str, **values: Any) -> str:
         text = self.strings.get(key)
         return text.render(lang, values) if text else key
+
+    def in_safety(self, stack: Sequence[Frame]) -> int | None:
+        """Index of the lowest frame running a safety module, or None."""
+        return next((i for i, f in enumerate(stack) if f.module in self.safety_dialogues), None)
 
     @property
     def transitions(self) -> list[Transition]:
@@ -240,13 +269,28 @@ def shown_messages(state: State, say: tuple[CompiledText, ...],
 def _static_shown(state: State, say: tuple[CompiledText, ...],
                   choices: Mapping[str, CompiledChoice],
                   languages: tuple[str, ...]) -> dict[str, tuple[Message, ...]]:
-    """`shown_messages` per language, worked out once, if no text has a {variable}."""
+    """`shown_messages` per language, worked out once, if no text has a {variable} and
+    no crisis numbers (which depend on the person's country) are shown."""
+    if state.resources is not None:
+        return {}
     if not all(t.static for t in (*say, *(c.label for c in choices.values()))):
         return {}
     return {lang: shown_messages(state, say, choices, lang, {}) for lang in {*languages, "en"}}
 
 
-def compile_dialogue(d: Dialogue, kept: frozenset[str]) -> CompiledDialogue:
+def with_gate(d: Dialogue, gate: Gate) -> Dialogue:
+    """The module as it runs: its start preceded by the safety gate (see GATE_CHECK)."""
+    check = State(name=GATE_CHECK, kind="branch", branch=(
+        Arm(f"{gate.when} == true", GATE_ASK), Arm(None, d.start)), path=("safety_gate",))
+    ask = State(name=GATE_ASK, kind="call", call=gate.dialogue, return_to=d.start,
+                path=("safety_gate",))
+    return replace(d, start=GATE_CHECK, states={GATE_CHECK: check, GATE_ASK: ask, **d.states})
+
+
+def compile_dialogue(d: Dialogue, kept: frozenset[str], gate: Gate | None = None
+                     ) -> CompiledDialogue:
+    if gate is not None and d.safety_gate and d.id != gate.dialogue:
+        d = with_gate(d, gate)
     machine = build_machine(d)
     table = tuple((d.id, src, trigger, t.dest)
                   for trigger, event in machine.events.items()
@@ -277,10 +321,17 @@ def compile_bundle(bundle: Bundle) -> CompiledBundle:
             for w in (*cfg.words.get(key, {}).get(lang, ()), *cfg.words.get(key, {}).get("en", ())):
                 answers.setdefault(normalize(w), value)
         yes_no[lang] = answers
+    routes = dict(cfg.safety.routes) if cfg.safety else {}
+    sos = cfg.intents.get("sos")
+    gate = cfg.safety.gate if cfg.safety else None
     return CompiledBundle(
         config=cfg,
-        dialogues={i: compile_dialogue(d, kept) for i, d in bundle.dialogues.items()},
-        kept=kept, builtins=frozenset({"language", *cfg.consent}),
+        dialogues={i: compile_dialogue(d, kept, gate) for i, d in bundle.dialogues.items()},
+        kept=kept, builtins=frozenset({"language", *cfg.consent,
+                                       *([COUNTRY_VARIABLE] if bundle.resources else [])}),
         intent_words=intent_words, yes_no=yes_no,
         strings={k: CompiledText(t) for k, t in cfg.strings.items()},
+        routes=routes,
+        safety_dialogues=frozenset({*routes.values(), *([sos.call] if sos and sos.call else [])}),
+        gate=gate, resources=bundle.resources,
     )

@@ -219,6 +219,41 @@ CODES: dict[str, Descriptor] = {
         _D("D049", E, "No such file or folder", "no such file or folder",
            "relbot validate dialogs/",
            "Check the path."),
+        _D("D050", E, "Crisis category without a route", "no route for '{category}' ({about})",
+           "safety: {routes: {...}}   without `domestic_violence:`",
+           "Add the category under `safety: routes:` with the module that helps with it; "
+           "otherwise a person who discloses it gets no help."),
+        _D("D051", E, "Country without an emergency number", "{country} has no emergency number",
+           "ES: {name: Spain}   with no `emergency:` list",
+           "Add `emergency:` with the country's emergency number, its `source` and the date "
+           "you `checked` it."),
+        _D("D052", E, "Helpline with no way to reach it",
+           "this line has no number, text or web address",
+           "crisis: {name: Lifeline, source: ..., checked: ...}   with no number",
+           "Add `number:` (to call), `text:` (an SMS number) or `web:` (an address)."),
+        _D("D053", E, "Country not in resources.yaml",
+           "resources.yaml lists no country '{country}'",
+           "set: {country: FR}   when resources.yaml lists no FR",
+           "Add the country to resources.yaml, or fix the code (two capital letters)."),
+        _D("D054", E, "Safety gate asked for, but there is none",
+           "module '{module}' asks for the safety gate, but _global.yaml has no "
+           "`safety: gate:`",
+           "safety_gate: true   with no `safety: gate:` in _global.yaml",
+           "Add `gate: {dialogue: ..., when: ...}` under `safety:` in _global.yaml, or "
+           "remove `safety_gate`."),
+        _D("D055", E, "The safety gate can never open", "the gate can never open: {reason}",
+           "gate: {when: home_unsafe}   and no module keeps and sets home_unsafe",
+           "Declare the variable as `false` under `variables:`, list it under `keep:`, and "
+           "`set:` it to true in the route that should open the gate."),
+        _D("D056", E, "Numbers shown, but there is no resources.yaml",
+           "state '{state}' shows numbers, but the folder has no resources.yaml",
+           "resources: [crisis]   in a folder without resources.yaml",
+           "Add resources.yaml to the folder (see dialogues/resources.yaml), or remove "
+           "`resources:`."),
+        _D("D057", E, "Numbers on a question", "state '{state}' shows numbers and asks a question",
+           "resources: [crisis]   on a state with `choices:`",
+           "Show the numbers in a state that goes on (`goto:`) to the question, so the "
+           "question stays last, right above its buttons."),
         _D("W301", W, "Missing translation", "missing '{lang}' translation",
            "say: {en: Hello}   in a module whose languages are [en, es]",
            "Add the missing language; people see the English until then."),
@@ -229,6 +264,10 @@ CODES: dict[str, Descriptor] = {
         _D("W303", W, "Language not declared", "'{lang}' is not in this module's languages",
            "say: {en: Hi, fr: Salut}   when languages are [en, es]",
            "Add the language to `languages:` or remove the text."),
+        _D("W304", W, "Helpline checked long ago",
+           "checked {day}, more than a year before the newest check ({newest})",
+           "checked: 2025-01-10   when the newest check in the file is 2026-11-29",
+           "Check the number against its `source` again, then update `checked:`."),
     )
 }
 

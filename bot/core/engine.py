@@ -8,6 +8,10 @@ small variables mapping once and returns a new `Session`.
 Transitions come from each dialogue's compiled `transitions.Machine` (the table);
 states without input (`goto`, `branch`, `call`, `end`) are followed in a loop until
 the dialogue waits for the person again.
+
+Safety (`bot.core.engine_safety`), as data in `_global.yaml`: a `Flagged` event calls
+that category's route like the sos intent calls its module, so returning asks only the
+interrupted question again.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from bot.core.compile import (
     normalize,
     shown_messages,
 )
+from bot.core.engine_safety import MAX_DEPTH, SafetySteps
 from bot.core.model import IntentAction
 from bot.core.types import (
     Button,
     Chosen,
     Ended,
     Event,
+    Flagged,
     Frame,
     IntentInvoked,
     LanguageSet,
@@ -50,7 +56,9 @@ __all__ = ["MAX_INPUT", "Trace", "clean_text", "step"]
 
 MAX_AUTO_STEPS = 500  # a validated bundle never loops; this only bounds a broken one
 MAX_HISTORY = 8  # questions `back` can go back; bounds the stored session
-MAX_DEPTH = 8  # sub-dialogues within sub-dialogues
+#: Typed text this long at a button question is answered with an acknowledgement
+#: (`choose_button_after_text`) rather than only "please tap a button".
+LONG_TEXT = 40
 Trace = Callable[[str, str, str, str], None]
 
 
@@ -77,7 +85,7 @@ def _sendable(out: list[Output]) -> tuple[Output, ...]:
                  if not isinstance(o, Message) or o.text.strip() or o.buttons)
 
 
-class _Run:
+class _Run(SafetySteps):
     """The mutable scratchpad of a single step; discarded when the step returns."""
 
     def __init__(self, compiled: CompiledBundle, session: Session, trace: Trace | None) -> None:
@@ -102,6 +110,10 @@ class _Run:
     # --- events -----------------------------------------------------------------
 
     def handle(self, event: Event) -> object:
+        if isinstance(event, Flagged):
+            self.where()  # drops a stored place that no longer exists
+            self.flagged(event.category)
+            return None
         if isinstance(event, Started):
             self.start_top(event.module or self.c.config.start)
             return None
@@ -173,7 +185,9 @@ class _Run:
                 self.answer(dialogue, state, text, key)  # buttons that also take typed text
                 return
             if choice is None:
-                if state.retry is not None:
+                if len(text) >= LONG_TEXT:  # they wrote something: say so before the buttons
+                    self.say("choose_button_after_text")
+                elif state.retry is not None:
                     self.out.append(Message(state.retry.render(self.lang, self.vars)))
                 else:
                     self.say("choose_button")
@@ -194,8 +208,9 @@ class _Run:
             else:
                 self.say(problem[0], **problem[1])
             return
-        self.remember(state.name, [ask.into])
-        self.vars[ask.into] = value
+        self.remember(state.name, [ask.into] if ask.into else [])
+        if ask.into:  # without `into`, the words move the dialogue on and are not kept
+            self.vars[ask.into] = value
         self.traced(dialogue.id, state.name, "answer", state.source.goto)
 
     # --- choices, intents, history ---------------------------------------------
@@ -337,6 +352,8 @@ class _Run:
         self.push(module, None)
 
     def call(self, module: str, return_to: str | None = None) -> None:
+        if self.replace_safety(module):  # one safety module at a time
+            return
         if not self.stack:  # idle (sos after a module ended): run it alone, never gated
             self.push(module, None)
             return
@@ -373,6 +390,8 @@ class _Run:
             if shown is None:
                 shown = shown_messages(source, state.say, state.choices, lang, self.vars)
             self.out.extend(shown)
+            if source.resources is not None:
+                self.numbers(source.resources)
             if state.kind in ("choices", "ask"):
                 self.step += 1
                 return
@@ -403,8 +422,11 @@ class _Run:
         for name, _ in dialogue.defaults:
             self.vars.pop(name, None)
         self.history = [h for h in self.history if h.depth <= len(self.stack)]
+        if next_module and self.stack:  # a sub-dialogue leaves every module, like cancel:
+            self.start_top(next_module)  # their answers go, as on the way to the menu
+            return
         if next_module:
-            self.out.append(Ended(self.stack[0].module if self.stack else finished.module))
+            self.out.append(Ended(finished.module))
             self.stack.clear()
             self.push(next_module, None)
         elif self.stack:
@@ -414,6 +436,8 @@ class _Run:
                 return
             interrupted = caller.states[parent.state]
             if interrupted.kind in ("choices", "ask") and parent.state == finished.return_to:
+                if self.gated_return(finished.module, caller):
+                    return
                 self.reask(interrupted)  # back from an intent (sos, help): just the question
                 return
             if self.trace is not None and interrupted.kind == "call":

@@ -1,7 +1,7 @@
 """The dialogue file format, described once as data.
 
-`DIALOGUE`, `GLOBAL` and `TRANSCRIPT` describe the three kinds of YAML file an
-author writes. `check_shape` uses them to report structural mistakes; `json_schema`
+`DIALOGUE`, `GLOBAL`, `RESOURCES` and `TRANSCRIPT` describe the four kinds of YAML
+file an author writes. `check_shape` uses them to report structural mistakes; `json_schema`
 turns the same description into `schema.json` for editors (a test keeps the shipped
 file current). Meaning (does this state exist? is this variable set?) is checked
 later, in `bot.core.validate`.
@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.core.crisis import CATEGORIES
 from bot.core.loader import Loaded
+from bot.core.resources import HELPLINES
 from bot.core.shapes import (
     Bool,
     Enum,
@@ -31,13 +33,14 @@ from bot.core.shapes import (
 )
 
 __all__ = [
-    "ASK_KINDS", "DIALOGUE", "GLOBAL", "INTENT_NAMES", "LANG_PATTERN", "NEXT_KEYS",
-    "TRANSCRIPT", "check_shape", "json_schema", "write_schema",
+    "ASK_KINDS", "COUNTRY_PATTERN", "DIALOGUE", "GLOBAL", "INTENT_NAMES", "LANG_PATTERN",
+    "NEXT_KEYS", "RESOURCES", "TRANSCRIPT", "check_shape", "json_schema", "write_schema",
 ]
 
 NAME = r"[a-z][a-z0-9_]*"
 NAME_HINT = "lower-case letters, digits and _ , starting with a letter"
 LANG_PATTERN = r"[a-z]{2}"
+COUNTRY_PATTERN = r"[A-Z]{2}"
 CHOICE_ID = r"[a-z0-9][a-z0-9_]*"
 ASK_KINDS = ("text", "number", "scale", "yes_no")
 INTENT_NAMES = ("cancel", "help", "back", "sos", "menu", "restart")
@@ -71,13 +74,14 @@ CHOICE = Obj("choice", {
 }, description="A button.")
 
 ASK = Obj("ask", {
-    "into": Field(_name, True),
+    "into": Field(Str(NAME, NAME_HINT, description=(
+        "the variable to fill; leave it out to go on without keeping the words"))),
     "kind": Field(Enum(ASK_KINDS), True),
     "max_length": Field(Int(1, description="text: most characters accepted (default 500)")),
     "min": Field(Num(description="number/scale: smallest accepted")),
     "max": Field(Num(description="number/scale: largest accepted")),
     "retry": Field(TEXT),
-}, description="Wait for typed text, check it, store it in a variable.")
+}, description="Wait for typed text, check it, store it in a variable (`into`).")
 
 ARM = Obj("branch_arm", {
     "if": Field(Str(description="a condition, e.g. mood >= 7 and not store_answers")),
@@ -125,6 +129,10 @@ STATE = Obj("state", {
     "intents": Field(INTENTS),
     "timeout": Field(_state_ref),
     "retry": Field(TEXT),
+    "resources": Field(ListOf(Enum(HELPLINES), description=(
+        "Show the crisis numbers for the person's country (resources.yaml) after this "
+        "state's messages: the emergency number always, and these helplines. Not on a "
+        "question: use it on a state that goes on."))),
 }, description="A step of the dialogue. `retry`: the re-prompt for an answer that does not fit.")
 
 DIALOGUE = Obj("dialogue", {
@@ -136,6 +144,9 @@ DIALOGUE = Obj("dialogue", {
     "variables": Field(MapOf(Scalar(), NAME, NAME_HINT)),
     "keep": Field(ListOf(_name)),
     "intents": Field(INTENTS),
+    "safety_gate": Field(Bool(description=(
+        "true for a module that coaches saying something to another person: after someone "
+        "discloses harm, it first asks (the safety gate) whether that would be safe"))),
     "states": Field(MapOf(Ref(lambda: STATE), NAME, NAME_HINT), True),
 }, description="A relbot module.")
 
@@ -149,7 +160,60 @@ GLOBAL = Obj("global", {
     "intents": Field(Obj("global_intents", {n: Field(INTENT_ACTION) for n in INTENT_NAMES})),
     "words": Field(MapOf(_words, r"yes|no", "yes or no")),
     "strings": Field(MapOf(TEXT)),
+    "safety": Field(Obj("safety", {
+        "routes": Field(Obj("routes", {c: Field(_dialogue_ref) for c in CATEGORIES},
+                            description="The module each kind of disclosure interrupts "
+                                        "with (every category needs one)."), True),
+        "gate": Field(Obj("gate", {
+            "dialogue": Field(_dialogue_ref, True),
+            "when": Field(Str(NAME, NAME_HINT, description=(
+                "a kept true/false variable; a route sets it to true")), True),
+        }, description="Asked before a module with `safety_gate: true` once `when` is "
+                       "true.")),
+    }, description="What happens when the crisis screen flags what someone typed.")),
 }, description="Settings for every module (_global.yaml).")
+
+_date = Str(r"\d{4}-\d{2}-\d{2}", "a date written as YYYY-MM-DD, e.g. 2026-11-29")
+_phone = Str(r"[*+]?[0-9](?:[0-9 -]*[0-9])?",
+             "a number in quotes, as people dial it: \"988\", \"116 123\", \"*4141\"")
+_line_fields = {
+    "name": Field(TEXT),
+    "number": Field(_phone),
+    "text": Field(Str(r"[0-9](?:[0-9 -]*[0-9])?",
+                      "an SMS number in quotes, e.g. \"988\"",
+                      description="a number people can send a text message to")),
+    "web": Field(Str(r"[a-z0-9.-]+\.[a-z]{2,}(?:/\S*)?", "a web address without https://, "
+                     "e.g. findahelpline.com", description="a web address people can open")),
+    "source": Field(Str(r"https://\S+", "an https:// address where the number is published",
+                        description="where the number was checked"), True),
+    "checked": Field(_date, True),
+}
+LINE = Obj("helpline", _line_fields, description=(
+    "One way to reach help: a `number` to call, a `text` number, or a `web` address, with "
+    "the `source` it was checked against and the date it was `checked`."))
+REGION_LINE = Obj("region_number", {
+    **_line_fields, "where": Field(TEXT, True),
+}, description="An emergency number and where it works, for people who picked no country.")
+COUNTRY = Obj("country", {
+    "name": Field(TEXT, True),
+    "emergency": Field(ListOf(LINE)),
+    **{kind: Field(LINE) for kind in HELPLINES},
+}, description="A country's emergency number(s) and helplines.")
+RESOURCES = Obj("resources", {
+    "compiled": Field(_date, True),
+    "verified_online": Field(Bool(description="false until every entry was checked "
+                                              "against its source"), True),
+    "fallback": Field(Obj("fallback", {
+        "emergency": Field(ListOf(REGION_LINE), True),
+        "directory": Field(LINE, True),
+    }, description="Shown until the person picks a country, and for a helpline a "
+                   "country does not list."), True),
+    "countries": Field(MapOf(COUNTRY, COUNTRY_PATTERN,
+                             "two capital letters (ISO 3166), like US, ES, MX"), True),
+    "wording": Field(Obj("wording", {key: Field(TEXT, True) for key in (
+        "emergency", "call", "call_or_text", "text", "web", "country", "regions", "region",
+        "directory", "more")}, description="How the numbers are phrased."), True),
+}, description="Crisis lines per country (resources.yaml).")
 
 STEP = Obj("step", {
     "press": Field(Str(description="a button label or id")),
@@ -168,6 +232,9 @@ TRANSCRIPT = Obj("transcript_file", {
     "lang": Field(Str(LANG_PATTERN, "a two-letter language code")),
     "transcripts": Field(ListOf(Obj("transcript", {
         "name": Field(Str(), True),
+        "start": Field(Str(NAME, NAME_HINT, description=(
+            "start in this module instead of the file's (to show how the file's module "
+            "is reached, e.g. a safety route interrupting an exercise)"))),
         "vars": Field(MapOf(Scalar(), NAME, NAME_HINT)),
         "steps": Field(ListOf(STEP), True),
     })), True),
@@ -204,15 +271,15 @@ def _collect(shape: Any, seen: dict[str, Obj]) -> None:
 
 
 def json_schema() -> str:
-    """The JSON Schema for all three file kinds, as shipped in `bot/core/schema.json`."""
+    """The JSON Schema for every file kind, as shipped in `bot/core/schema.json`."""
     defs: dict[str, Obj] = {}
-    for top in (DIALOGUE, GLOBAL, TRANSCRIPT):
+    for top in (DIALOGUE, GLOBAL, RESOURCES, TRANSCRIPT):
         _collect(top, defs)
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://relbot.invalid/schema/dialogue.json",
         "title": "relbot dialogue files",
-        "anyOf": [DIALOGUE.schema(), GLOBAL.schema(), TRANSCRIPT.schema()],
+        "anyOf": [DIALOGUE.schema(), GLOBAL.schema(), RESOURCES.schema(), TRANSCRIPT.schema()],
         "$defs": {name: obj.definition() for name, obj in sorted(defs.items())},
     }
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -2,10 +2,11 @@
 
 Authors need file:line:column for every problem, so the loader turns YAML into plain
 Python values *and* a table from each value's path (e.g. ``("states", "intro", "say")``)
-to its position. Two YAML habits are switched off because they hurt authors:
+to its position. Three YAML habits are switched off because they hurt authors:
 ``on/off/yes/no`` stay strings (they are state ids and answers here; only
-``true``/``false`` are booleans), and a duplicate key is reported instead of silently
-keeping the last one.
+``true``/``false`` are booleans), a date such as ``2026-11-29`` stays text (as a
+`checked:` date in the resources file, it is checked as text with a position), and a
+duplicate key is reported instead of silently keeping the last one.
 
 This module reads text it is given; reading files is the caller's business.
 """
@@ -29,13 +30,15 @@ Path = tuple[str | int, ...]
 Position = tuple[int, int]  # 1-based line, column
 
 _BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 def _author(base: Any) -> Any:
-    """`base` (a PyYAML safe loader class) where only true/false are booleans."""
+    """`base` (a PyYAML safe loader class) where only true/false are booleans and dates
+    stay text."""
     cls = type(f"_Author{base.__name__}", (base,), {"__doc__": _author.__doc__})
     cls.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
         for first, resolvers in base.yaml_implicit_resolvers.items()
     }
     cls.add_implicit_resolver(

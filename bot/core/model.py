@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.loader import Loaded, Path
 
+if TYPE_CHECKING:
+    from bot.core.resources import Resources
+
 __all__ = [
-    "Arm", "Ask", "Bundle", "Choice", "Dialogue", "GlobalConfig", "IntentAction", "Save",
-    "State", "Text", "Value",
+    "Arm", "Ask", "Bundle", "Choice", "Dialogue", "Gate", "GlobalConfig", "IntentAction",
+    "SafetyConfig", "Save", "State", "Text", "Value",
 ]
 
 Value = str | int | float | bool
@@ -46,7 +49,7 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Ask:
-    into: str
+    into: str | None  # None: the answer moves on and is not kept
     kind: str
     max_length: int = 500
     min: float | None = None
@@ -99,6 +102,7 @@ class State:
     intents: Mapping[str, IntentAction | None] = field(default_factory=dict)
     timeout: str | None = None
     retry: Text | None = None
+    resources: tuple[str, ...] | None = None  # helplines to show; None: no numbers here
     path: Path = ()
 
     def targets(self) -> list[str]:
@@ -120,10 +124,30 @@ class Dialogue:
     intents: Mapping[str, IntentAction | None]
     states: Mapping[str, State]
     source: Loaded | None = None
+    safety_gate: bool = False  # coaches saying something to someone: the gate asks first
 
     @property
     def file(self) -> str:
         return self.source.file if self.source else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Before a module with `safety_gate: true` starts, once the kept true/false variable
+    `when` is true (a safety route sets it), the `dialogue` asks whether it would be safe."""
+
+    dialogue: str
+    when: str
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyConfig:
+    """What a flag from the crisis screen does: category -> the route module it calls."""
+
+    routes: Mapping[str, str]
+    gate: Gate | None = None
+    path: Path = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +161,7 @@ class GlobalConfig:
     strings: Mapping[str, Text]
     source: Loaded | None = None
     requires: tuple[str, ...] = ()  # consent flags needed for modules other than `start`
+    safety: SafetyConfig | None = None  # None: a flag opens the `sos` intent instead
 
     def string(self, key: str, lang: str, **values: Any) -> str:
         """A bot string in `lang`, with `{min}`-style values filled in."""
@@ -154,6 +179,8 @@ class Bundle:
     config: GlobalConfig
     dialogues: Mapping[str, Dialogue]
     unbuilt: frozenset[str] = frozenset()  # ids of files too broken to build
+    resources: Resources | None = None  # resources.yaml, if the folder has one
+    resources_broken: bool = False  # resources.yaml is there but too broken to build
 
     def has(self, dialogue_id: str) -> bool:
         """True if the id names a module (even one whose file has errors of its own)."""

@@ -139,8 +139,10 @@ def run_transcript_file(ld: Loaded, compiled: CompiledBundle, covered: Covered,
     for ti, transcript in enumerate(data["transcripts"]):
         result = TranscriptResult(ld.file, transcript["name"], lang)
         results.append(result)
-        if module not in compiled.dialogues:
-            result.failures.append(f"{ld.file}: no module '{module}'")
+        start = transcript.get("start") or module
+        if start not in compiled.dialogues or module not in compiled.dialogues:
+            missing = start if start not in compiled.dialogues else module
+            result.failures.append(f"{ld.file}: no module '{missing}'")
             continue
 
         def trace(mod: str, src: str, trig: str, dst: str, _lang: str = lang) -> None:
@@ -149,7 +151,7 @@ def run_transcript_file(ld: Loaded, compiled: CompiledBundle, covered: Covered,
         # a transcript starts as someone who passed the start module's checks
         passed = dict.fromkeys(compiled.config.requires, True)
         variables = {"language": lang, **passed, **(transcript.get("vars") or {})}
-        session, outputs = stepper(compiled, Session(vars=variables), Started(module), trace)
+        session, outputs = stepper(compiled, Session(vars=variables), Started(start), trace)
         for si, step_data in enumerate(transcript["steps"]):
             line, column = ld.at(("transcripts", ti, "steps", si))
             event, error = _action(step_data, session, compiled)

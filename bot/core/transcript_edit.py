@@ -30,8 +30,11 @@ FRAGMENT = 70  # longest fragment of a message kept as an expectation
 
 
 def fragment(text: str) -> str:
-    """The start of a message, enough to recognise it (cut at a word, at most FRAGMENT)."""
-    first = " ".join(text.split())
+    """The start of a message, enough to recognise it (cut at a word, at most FRAGMENT).
+
+    Always a piece of the message as sent (its first line), so the runner finds it: a
+    message of several lines (a list of crisis numbers) is never joined into one."""
+    first = text.strip().split("\n", 1)[0].strip()
     if len(first) <= FRAGMENT:
         return first
     cut = first[:FRAGMENT].rsplit(" ", 1)[0]
@@ -88,10 +91,13 @@ def header(module: str, lang: str) -> str:
 
 
 def transcript_yaml(name: str, steps: list[tuple[dict[str, Any], dict[str, Any]]],
-                    variables: Mapping[str, Any] | None = None) -> str:
+                    variables: Mapping[str, Any] | None = None,
+                    start: str | None = None) -> str:
     """One transcript entry (action, expectations per step), ready to go under
-    `transcripts:`."""
+    `transcripts:`; `start` when it begins in another module (a route met mid-exercise)."""
     text = f"  - name: {_value(name)}\n"
+    if start:
+        text += f"    start: {start}\n"
     if variables:
         inner = ", ".join(f"{k}: {_value(v)}" for k, v in variables.items())
         text += f"    vars: {{{inner}}}\n"
@@ -148,7 +154,7 @@ def update_text(text: str, ld: Loaded, compiled: CompiledBundle, stepper: Steppe
             out.stuck.append(f"{name}: no module '{module}'")
             continue
         session, outputs = stepper(compiled, start_session(compiled, lang, transcript.get("vars")),
-                                   Started(module), None)
+                                   Started(transcript.get("start") or module), None)
         before = len(edits)
         for si, step_data in enumerate(transcript["steps"]):
             event, error = _action(step_data, session, compiled)

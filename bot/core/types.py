@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
-    "Button", "Chosen", "Ended", "Event", "Frame", "IntentInvoked", "LanguageSet", "Message",
+    "Button", "Chosen", "Ended", "Event", "Flagged", "Frame", "IntentInvoked", "LanguageSet",
+    "Message",
     "Output",
     "Pressed", "RecordSaved", "Session", "SettingChanged", "Stale", "Started", "TimedOut",
     "Typed", "Undo", "decode_callback", "encode_callback",
@@ -60,7 +61,16 @@ class LanguageSet:
     language: str
 
 
-Event = Started | Pressed | Typed | IntentInvoked | TimedOut | LanguageSet
+@dataclass(frozen=True, slots=True)
+class Flagged:
+    """The crisis screen found a disclosure of this category (`bot.core.crisis`) in what
+    the person typed. The engine interrupts the module with the category's safety route
+    (`_global.yaml`, `safety: routes:`); the text itself never reaches the engine."""
+
+    category: str
+
+
+Event = Started | Pressed | Typed | IntentInvoked | TimedOut | LanguageSet | Flagged
 
 
 # --- outputs ------------------------------------------------------------------------

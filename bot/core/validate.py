@@ -14,6 +14,12 @@ from typing import Any
 
 from bot.core.checks_flow import MAX_TEXT, check_flow, check_texts, check_variables
 from bot.core.checks_reach import check_reachability
+from bot.core.checks_safety import (
+    check_gate,
+    check_resources,
+    check_routes,
+    check_safety_states,
+)
 from bot.core.diagnostics import CODES, Diagnostic, Key
 from bot.core.loader import Loaded, Path
 from bot.core.model import Bundle, Dialogue
@@ -26,8 +32,9 @@ MAX_LABEL = 64  # longer labels are cut off on phones
 MAX_BUTTONS = 100  # Telegram's limit for one inline keyboard
 MAX_CHOICE_ID = 24  # callback data is "<step>:<id>", and must stay within 64 bytes
 REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
-    "choose_button", "text_empty", "text_too_long", "number", "scale", "yes_no", "no_back",
-    "idle", "stale_button", "unsupported", "group_chat", "language_prompt", "crisis_detected",
+    "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "number",
+    "scale", "yes_no", "no_back", "idle", "stale_button", "unsupported", "group_chat",
+    "language_prompt",
     "privacy", "export_caption", "delete_confirm", "delete_yes", "delete_no", "delete_done",
     "delete_kept", "error",
     *(f"cmd_{name}" for name in ("start", "menu", "help", "back", "cancel", "restart",
@@ -185,6 +192,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[str]:
 CHECKS: tuple[Callable[[Bundle, Dialogue, Report], None], ...] = (
     check_kinds, check_targets, check_branches, check_buttons, check_intents,
     check_reachability, check_loops, check_variables, check_flow, check_texts,
+    check_safety_states,
 )
 
 
@@ -217,7 +225,12 @@ def validate(bundle: Bundle) -> list[Diagnostic]:
     reported) is not checked again: its stand-in would only repeat them at no place."""
     out: list[Diagnostic] = []
     if bundle.config.source is not None:
-        check_global(bundle, Reporter(bundle.config.source, out))
+        report = Reporter(bundle.config.source, out)
+        check_global(bundle, report)
+        check_routes(bundle, report)
+        check_gate(bundle, report)
+    if bundle.resources is not None and bundle.resources.source is not None:
+        check_resources(bundle, Reporter(bundle.resources.source, out))
     for d in bundle.dialogues.values():
         if d.source is None:
             continue

@@ -28,7 +28,7 @@ Backends: ``SQLiteStore`` (default, one process) and ``PostgresStore`` (several 
 ``open_store(url)`` picks one.  Both pass the same contract test suite.
 """
 
-from bot.storage.base import DEFAULT_MAX_ATTEMPTS, Store, Transaction
+from bot.storage.base import DEFAULT_MAX_ATTEMPTS, SUPERSEDED, Store, Transaction
 from bot.storage.migrations import SchemaVersionError
 from bot.storage.models import (
     Clock,
@@ -46,6 +46,7 @@ from bot.storage.url import open_store
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
+    "SUPERSEDED",
     "Clock",
     "Consent",
     "JSONValue",

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_PENDING_LIMIT",
     "OUTBOX_BACKLOG_SQL",
+    "SUPERSEDED",
     "Store",
     "Transaction",
     "settle",
@@ -47,6 +48,8 @@ __all__ = [
 #: Telegram hiccup of a few minutes while a poison row never blocks a chat for long.
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_PENDING_LIMIT = 1000
+#: `last_error` of a row a safety reply made obsolete (status dead, never sent).
+SUPERSEDED = "superseded by a safety reply"
 _MAX_ERROR_CHARS = 2000
 
 #: The same statement for both dialects (uses the partial index on pending rows).
@@ -167,6 +170,23 @@ class Transaction(ABC):
         text = encode_json(params, "params")
         return await self._enqueue(check_id(chat_id, "chat_id"), method, text, self._clock())
 
+    # --- safety replies first (see bot.conversation): a separate path, on purpose -------
+    async def enqueue_urgent(
+        self, chat_id: int, method: str, params: Mapping[str, JSONValue]
+    ) -> int:
+        """Enqueue a safety reply: like ``enqueue``, then marked urgent, so the sender makes
+        it before the chat's queued rows and without its per-chat pacing."""
+        outbox_id = await self.enqueue(chat_id, method, params)
+        await self._mark_urgent(outbox_id)
+        return outbox_id
+
+    async def supersede_queued(self, chat_id: int) -> int:
+        """Dead-letter this person's pending, non-urgent rows for ``chat_id`` with the error
+        ``SUPERSEDED``: replies a safety interruption made obsolete, which must never be
+        sent after it.  Returns how many rows were superseded."""
+        self._check_open()
+        return await self._supersede_queued(check_id(chat_id, "chat_id"), self._clock())
+
     async def add_record(self, kind: str, data: Mapping[str, JSONValue]) -> int:
         """Save a structured result the user chose to keep (journal entry, rating, script)."""
         self._check_open()
@@ -211,6 +231,12 @@ class Transaction(ABC):
 
     @abstractmethod
     async def _add_record(self, kind: str, data: str, now: datetime) -> int: ...
+
+    @abstractmethod
+    async def _mark_urgent(self, outbox_id: int) -> None: ...
+
+    @abstractmethod
+    async def _supersede_queued(self, chat_id: int, now: datetime) -> int: ...
 
     @abstractmethod
     async def _export_rows(self) -> ExportTables: ...

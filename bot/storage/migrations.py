@@ -53,7 +53,14 @@ JSON_COLUMNS: frozenset[tuple[str, str]] = frozenset(
     {("users", "consent"), ("outbox", "params"), ("records", "data")}
 )
 #: (table, column) pairs that SQLite stores as 0/1.
-BOOL_COLUMNS: frozenset[tuple[str, str]] = frozenset({("users", "unreachable")})
+BOOL_COLUMNS: frozenset[tuple[str, str]] = frozenset(
+    {("users", "unreachable"), ("outbox", "urgent")}
+)
+
+#: Why 2: a safety reply (a turn that opens a safety module) must reach the person first.
+#: Its rows are `urgent`: the sender makes them before the chat's queued rows and without
+#: its per-chat pacing; the queued rows it made obsolete are dead-lettered as superseded.
+URGENT_DESCRIPTION = "outbox.urgent: safety replies are sent first"
 
 SQLITE_SCHEMA_VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -123,6 +130,14 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX records_user_kind ON records (user_id, kind, id)",
         ),
     ),
+    Migration(
+        2,
+        URGENT_DESCRIPTION,
+        (
+            "ALTER TABLE outbox ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0"
+            " CHECK (urgent IN (0, 1))",
+        ),
+    ),
 )
 
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
@@ -175,6 +190,11 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
             )""",
             "CREATE INDEX records_user_kind ON records (user_id, kind, id)",
         ),
+    ),
+    Migration(
+        2,
+        URGENT_DESCRIPTION,
+        ("ALTER TABLE outbox ADD COLUMN urgent BOOLEAN NOT NULL DEFAULT FALSE",),
     ),
 )
 

@@ -187,6 +187,7 @@ class OutboxItem:
     message_id: int | None
     created_at: datetime
     finished_at: datetime | None  # when it was sent or dead-lettered
+    urgent: bool = False  # a safety reply: sent before queued rows, without pacing
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +260,7 @@ def item_from_row(row: Row) -> OutboxItem:
         message_id=row["message_id"],
         created_at=as_datetime(row["created_at"]),
         finished_at=as_datetime(finished) if finished is not None else None,
+        urgent=bool(row["urgent"]),
     )
 
 

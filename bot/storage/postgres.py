@@ -26,6 +26,7 @@ from asyncpg.transaction import Transaction as PgTransaction
 from bot.storage.base import (
     DEFAULT_MAX_ATTEMPTS,
     OUTBOX_BACKLOG_SQL,
+    SUPERSEDED,
     ExportTables,
     Store,
     Transaction,
@@ -304,6 +305,16 @@ class PostgresTransaction(Transaction):
             " VALUES ($1, $2, $3, $4::jsonb, $5, $5) RETURNING id"
         )
         return int(await self._conn.fetchval(sql, self.user_id, chat_id, method, params, now))
+
+    async def _mark_urgent(self, outbox_id: int) -> None:
+        await self._conn.execute("UPDATE outbox SET urgent = TRUE WHERE id = $1", outbox_id)
+
+    async def _supersede_queued(self, chat_id: int, now: datetime) -> int:
+        sql = (
+            "UPDATE outbox SET status = 'dead', last_error = $1, finished_at = $2"
+            " WHERE user_id = $3 AND chat_id = $4 AND status = 'pending' AND NOT urgent"
+        )
+        return _affected(await self._conn.execute(sql, SUPERSEDED, now, self.user_id, chat_id))
 
     async def _add_record(self, kind: str, data: str, now: datetime) -> int:
         sql = (

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from bot.storage.base import (
     DEFAULT_MAX_ATTEMPTS,
     OUTBOX_BACKLOG_SQL,
+    SUPERSEDED,
     ExportTables,
     Store,
     Transaction,
@@ -381,6 +382,17 @@ class SQLiteTransaction(Transaction):
         return await self._call(
             _lastrowid, sql, (self.user_id, chat_id, method, params, stamp, stamp)
         )
+
+    async def _mark_urgent(self, outbox_id: int) -> None:
+        await self._call(_rowcount, "UPDATE outbox SET urgent = 1 WHERE id = ?", (outbox_id,))
+
+    async def _supersede_queued(self, chat_id: int, now: datetime) -> int:
+        sql = (
+            "UPDATE outbox SET status = 'dead', last_error = ?, finished_at = ?"
+            " WHERE user_id = ? AND chat_id = ? AND status = 'pending' AND urgent = 0"
+        )
+        params = (SUPERSEDED, format_ts(now), self.user_id, chat_id)
+        return await self._call(_rowcount, sql, params)
 
     async def _add_record(self, kind: str, data: str, now: datetime) -> int:
         sql = "INSERT INTO records (user_id, kind, data, created_at) VALUES (?, ?, ?, ?)"

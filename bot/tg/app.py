@@ -34,6 +34,7 @@ from bot.storage import Store, open_store
 from bot.tg.handlers import ALLOWED_UPDATES, Router
 from bot.tg.health import health_route, serve_health
 from bot.tg.menu import CommandMenu, register_commands
+from bot.tg.render import render
 from bot.tg.sender import Sender
 
 __all__ = ["Runtime", "build_application", "run"]
@@ -89,7 +90,7 @@ async def _start(app: Application, runtime: Runtime) -> None:
     runtime.store = open_store(runtime.settings.database_url)
     await runtime.store.open()
     runtime.sender = Sender(app.bot, runtime.store)
-    conversation = Conversation(runtime.store, runtime.compiled, Screen.load())
+    conversation = Conversation(runtime.store, runtime.compiled, Screen.load(), render)
     runtime.router = Router(conversation, runtime.sender)
     if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
         runtime.reloader.attach(conversation)

@@ -137,7 +137,7 @@ class Router:
                 **base, event=press,
                 pressed=PressedMessage(message.message_id, _text_of(message))))
             await _answer(bot, query.id, handled.stale_text)
-        self.sender.kick(chat_id)
+        self.sender.kick(chat_id, urgent=handled.urgent)
 
     async def message(self, update: Update, bot: Bot) -> None:
         message = update.message
@@ -163,7 +163,7 @@ class Router:
         handled = await self.conversation.handle(incoming)
         if not handled.duplicate and text and text.split()[0].split("@")[0] == "/export":
             await self.export(bot, user.id, chat_id, handled.language)
-        self.sender.kick(chat_id)
+        self.sender.kick(chat_id, urgent=handled.urgent)
 
     def command(self, text: str, base: dict[str, Any], chat_id: int) -> Incoming:
         head, _, payload = text.partition(" ")

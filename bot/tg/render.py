@@ -2,36 +2,24 @@
 
 Pure and free of the `telegram` package: the calls are stored in the outbox inside the
 step's transaction and made by the sender after commit, so what gets sent is decided
-once, durably. Texts longer than Telegram's 4096 characters are split on paragraph
-boundaries (then lines, then words); a keyboard goes on the last part.
+once, durably. `render` is the `bot.outbox.Renderer` the Telegram adapter gives the
+conversation, which itself knows no Bot API shapes. Texts longer than Telegram's 4096
+characters are split on paragraph boundaries (then lines, then words); a keyboard goes
+on the last part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.core.types import Chosen, Message, Output, encode_callback
+from bot.outbox import ApiCall, PressedMessage
 
 __all__ = ["MAX_MESSAGE", "ApiCall", "PressedMessage", "keyboard", "render", "split_text"]
 
 MAX_MESSAGE = 4096
 CHOSEN_MARK = "✓"
-
-
-@dataclass(frozen=True, slots=True)
-class ApiCall:
-    method: str
-    params: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PressedMessage:
-    """The message whose button was pressed: edited to show the choice, keyboard removed."""
-
-    message_id: int
-    text: str
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:

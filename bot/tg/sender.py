@@ -11,6 +11,7 @@ messages in order while chats proceed concurrently. Telegram's rules as they mat
 - "message is not modified" is success; other 400s are dead-lettered (never retried).
 - About one message per second per private chat (a small burst is allowed), on top of
   AIORateLimiter's global 30/s; a typing action shows while a reply is held back.
+- Safety replies first: see `kick(urgent=True)` below.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Sender:
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
         self.last_sweep = float("-inf")  # time.monotonic() when a sweep last finished
+        self._urgent_epochs: dict[int, int] = {}  # chat -> urgent kicks so far
+        self._wake: dict[int, asyncio.Event] = {}  # chat -> ends its pacing wait early
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -109,8 +112,21 @@ class Sender:
 
     # --- draining -----------------------------------------------------------------
 
-    def kick(self, chat_id: int) -> None:
-        """Make sure this chat's outbox is being drained."""
+    def kick(self, chat_id: int, *, urgent: bool = False) -> None:
+        """Make sure this chat's outbox is being drained.
+
+        `urgent`: a safety reply was just committed. Its rows are `urgent` and the chat's
+        older queued rows were superseded in the same transaction, so the next rows this
+        chat's drain fetches are the safety reply. A drain that is busy with an older batch
+        (or waiting out the pacing delay for one of its rows) notices the new epoch, drops
+        that batch without sending it and fetches again; urgent rows skip the pacing.
+        Why not a second sender task: one drain per chat is what keeps a chat's messages
+        in order, and the supersede makes "first" a matter of fetching again."""
+        if urgent:
+            self._urgent_epochs[chat_id] = self._urgent_epochs.get(chat_id, 0) + 1
+            wake = self._wake.get(chat_id)
+            if wake is not None:
+                wake.set()
         if self._closing and chat_id not in self._tasks:
             return
         if chat_id in self._tasks:
@@ -122,14 +138,17 @@ class Sender:
         try:
             while True:
                 self._again.discard(chat_id)
+                epoch = self._urgent_epochs.get(chat_id, 0)  # before the fetch: no race
                 items = await self.store.pending(chat_id, limit=50)
                 if not items:
                     if chat_id in self._again:
                         continue
                     return
-                if len(items) > 1 and items[0].method == "sendMessage":
+                if len(items) > 1 and items[0].method == "sendMessage" and not items[0].urgent:
                     await self._typing(chat_id)
                 for item in items:
+                    if self._urgent_epochs.get(chat_id, 0) != epoch:
+                        break  # a safety reply came in: this batch is stale, fetch again
                     if not await self._deliver(item):
                         return  # a retry is scheduled; later rows wait behind it
         except Exception:
@@ -146,11 +165,11 @@ class Sender:
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """Make one call; True when the row is finished (sent or dead), False to retry."""
-        if item.method == "sendMessage":
+        if item.method == "sendMessage" and not item.urgent:
             bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
             wait = bucket.delay()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if wait > 0 and await self._paced_until_urgent(item.chat_id, wait):
+                return True  # superseded while it waited; the drain fetches again
         try:
             message_id = await self._call(item.method, item.params)
         except RetryAfter as exc:
@@ -175,6 +194,17 @@ class Sender:
             return await self._retry(item, type(exc).__name__, delay)
         await self.store.mark_sent(item.id, message_id)
         return True
+
+    async def _paced_until_urgent(self, chat_id: int, wait: float) -> bool:
+        """Wait out the pacing delay; True if an urgent kick ended it early (the row in
+        hand was superseded then, so it must not be sent)."""
+        epoch = self._urgent_epochs.get(chat_id, 0)
+        wake = self._wake.setdefault(chat_id, asyncio.Event())
+        wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), wait)
+        self._wake.pop(chat_id, None)
+        return self._urgent_epochs.get(chat_id, 0) != epoch
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> int | None:
         """Make a stored call through the Bot's typed method of the same Bot API name."""

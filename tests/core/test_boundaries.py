@@ -66,6 +66,25 @@ def test_importing_all_of_bot_core_loads_no_telegram_or_database_module() -> Non
     assert done.returncode == 0, done.stderr
 
 
+#: The Telegram-free turn and its shell: every adapter (Telegram, the terminal, the
+#: transcript runner, the browser preview) goes through them, so none may know Telegram.
+TELEGRAM_FREE = ("bot.turn", "bot.safety", "bot.conversation", "bot.outbox")
+
+
+@pytest.mark.parametrize("module", TELEGRAM_FREE)
+def test_the_turn_and_the_conversation_load_no_telegram(module: str) -> None:
+    code = (
+        f"import sys\nimport {module}\n"
+        "bad = sorted(m for m in sys.modules if m == 'telegram' or m.startswith('telegram.')"
+        " or m == 'bot.tg' or m.startswith('bot.tg.'))\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_import_check_would_notice_a_leak() -> None:
     code = "import sys, sqlite3\nassert 'sqlite3' not in sys.modules\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)

@@ -132,9 +132,10 @@ def test_chat_screens_typed_text_exactly_as_telegram_does(
     status, out = chat(monkeypatch, capsys, ["1", "I want to kill myself"], "noticing",
                        "--verbose")
     assert status == 0
-    assert "bot: What you wrote makes me want to check on you first." in out
-    assert "bot: I'm here. This bot is not a crisis service" in out
-    assert "kill myself" not in out.split("> I want to kill myself", 1)[1]
+    after = out.split("> I want to kill myself", 1)[1]
+    assert after.startswith("\nbot: It sounds like things might be really hard for you")
+    assert "  [1] I'm not safe right now" in after
+    assert "kill myself" not in after
 
 
 def test_chat_an_unknown_module_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:

@@ -31,6 +31,49 @@ _END = "  b:\n    end: true\n"
 _MANY = "".join(f"      - {{id: c{i}, label: C{i}, goto: b}}\n" for i in range(101))
 _TO_C = "  a:\n    say: Ready.\n    choices:\n      - {id: go, label: Go, goto: c}\n"
 
+_CATEGORIES = ("suicide_self_harm", "domestic_violence", "child_abuse", "sexual_violence",
+               "harm_to_others")  # someone_else is left out where a route must be missing
+_ROUTES = "safety:\n  routes:\n" + "".join(f"    {c}: m\n" for c in _CATEGORIES)
+_LINE = 'source: "https://x.example/", checked: 2026-11-29'
+_WORDING = (
+    'wording: {emergency: E, call: "{name} {number}", call_or_text: "{name} {number} {text}", '
+    'text: "{name} {text}", web: "{name} {web}", country: "{country}", regions: "{regions}", '
+    'region: "{number} {where}", directory: "{web}", more: "{web}"}\n'
+)
+
+
+def _resources(countries: str, old: str = "2026-11-29") -> str:
+    """A small resources.yaml with these `countries:` lines (indented by two spaces)."""
+    return (
+        "compiled: 2026-11-29\nverified_online: false\nfallback:\n  emergency:\n"
+        f'    - {{number: "112", where: EU, source: "https://x.example/", checked: {old}}}\n'
+        f'  directory: {{name: Dir, web: dir.example, {_LINE}}}\n'
+        f"countries:\n{countries}{_WORDING}"
+    )
+
+
+_COUNTRY = f'  XX:\n    name: X\n    emergency: [{{number: "1", {_LINE}}}]\n'
+
+
+def _where(file: str, text: str, snippet: str, nth: int = 0) -> Where:
+    """(file, line, column, snippet) of the nth place `snippet` starts in `text`."""
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(snippet, start + 1)
+    line = text.count("\n", 0, start) + 1
+    return file, line, start - (text.rfind("\n", 0, start) + 1) + 1, snippet
+
+
+def _case(files: dict[str, str], file: str, snippet: str, nth: int = 0
+          ) -> tuple[dict[str, str], Where]:
+    return files, _where(file, files[file], snippet, nth)
+
+
+_D050 = MIN_GLOBAL + _ROUTES
+_D055 = MIN_GLOBAL + _ROUTES + "    someone_else: m\n  gate: {dialogue: m, when: harm_told}\n"
+_D053 = _module(_GO.replace("goto: b}", "goto: b, set: {country: FR}}") + _END,
+                head="variables: {country: ''}\nkeep: [country]\n")
+
 CASES: dict[str, tuple[dict[str, str], Where]] = {
     "D001": (
         {"m.yaml": _module("  a:\n    say: {en: Hello, es: Hola\n    end: true\n")},
@@ -220,6 +263,22 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
         {"m.yaml": _module(_GO + _END, head="intents:\n  cancel: {goto: m, call: m}\n")},
         ("m.yaml", 5, 3, "cancel:"),
     ),
+    "D050": _case({"_global.yaml": _D050}, "_global.yaml", "routes:"),
+    "D051": _case({"resources.yaml": _resources("  XX:\n    name: X\n")}, "resources.yaml",
+                  "XX:"),
+    "D052": _case({"resources.yaml": _resources(_COUNTRY + f"    crisis: {{name: C, {_LINE}}}\n")},
+                  "resources.yaml", "{name: C"),
+    "D053": _case({"m.yaml": _D053, "resources.yaml": _resources(_COUNTRY)}, "m.yaml", "FR"),
+    "D054": _case({"m.yaml": _module(_GO + _END, head="safety_gate: true\n")}, "m.yaml",
+                  "safety_gate:"),
+    "D055": _case({"_global.yaml": _D055}, "_global.yaml", "harm_told"),
+    "D056": _case({"m.yaml": _module(_GO + _END + "    resources: [crisis]\n")}, "m.yaml",
+                  "[crisis]"),
+    "D057": _case({"m.yaml": _module(_GO.replace("    choices:", "    resources: [crisis]\n"
+                                                 "    choices:") + _END),
+                   "resources.yaml": _resources(_COUNTRY)}, "m.yaml", "[crisis]"),
+    "W304": _case({"resources.yaml": _resources(_COUNTRY, old="2025-06-30")}, "resources.yaml",
+                  "2025-06-30"),
     "W301": (
         {
             "m.yaml": "dialogue: m\ntitle: {en: M, es: M}\nlanguages: [en, es]\nstart: a\n"

@@ -3,7 +3,8 @@
 Maintainers copy the guide's examples; an example that fails `relbot validate` teaches the
 mistake. Each ```yaml block is extracted and checked as what it is: a whole module (with
 any block marked `<!-- example: continues the module above -->` appended to it), a
-transcript (run against that module), a text or the global intents (checked in place).
+transcript (run against that module), a text, the global intents or the safety section
+(checked in place).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _examples() -> list[tuple[int, str, str]]:
         keys = set(data) if isinstance(data, dict) else set()
         kind = ("comment" if data is None else "module" if "dialogue" in keys
                 else "transcript" if "module" in keys else "text" if keys == {"say"}
-                else "intents" if keys == {"intents"} else "unknown")
+                else "intents" if keys == {"intents"} else "safety" if keys == {"safety"}
+                else "unknown")
         out.append((line, kind, body))
     return out
 
@@ -75,7 +77,7 @@ def test_the_guide_has_one_example_of_each_kind() -> None:
     kinds = [kind for _, kind, _ in EXAMPLES]
     assert "unknown" not in kinds, EXAMPLES
     assert sorted({k for k in kinds if not k.startswith(CHANGES)}) == [
-        "comment", "intents", "module", "text", "transcript"]
+        "comment", "intents", "module", "safety", "text", "transcript"]
 
 
 @pytest.mark.parametrize("line", [line for line, kind, _ in EXAMPLES if kind.startswith(CHANGES)])
@@ -136,3 +138,14 @@ def test_comment_examples_are_only_comments() -> None:
     for line, kind, body in EXAMPLES:
         if kind == "comment":
             assert load_yaml(body, "example").diagnostics == [], line
+
+
+@pytest.mark.parametrize("line", [line for line, kind, _ in EXAMPLES if kind == "safety"])
+def test_the_safety_example_is_the_shipped_section(line: int) -> None:
+    """The guide shows `_global.yaml`'s safety section as shipped: same shape, same routes."""
+    (body,) = [b for ln, _, b in EXAMPLES if ln == line]
+    ld = load_yaml(body, f"README.md:{line}")
+    section = GLOBAL.fields["safety"].resolve()
+    assert section.check(ld.data["safety"], ("safety",), ld), format_human(ld.diagnostics)
+    shipped = load_yaml((SHIPPED / "_global.yaml").read_text(encoding="utf-8"), "_global").data
+    assert ld.data["safety"] == shipped["safety"]

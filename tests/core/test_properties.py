@@ -4,7 +4,7 @@ Runs over every shipped dialogue folder and whatever modules it holds today. Two
 a sweep that puts a session in EVERY state that waits for input and sends it a fixed
 battery of events, and hypothesis random walks (from each module's start, or from any
 waiting state) with right, wrong and old presses, odd unicode, 10 MB strings, numbers,
-intents, timeouts, language switches and restarts. After every step: the session is
+intents, crisis flags, timeouts, language switches and restarts. After every step: the session is
 valid and survives JSON, the step counter never goes down, every message fits
 Telegram (non-empty, at most 4096 characters) and every button's callback data fits
 64 bytes. `RELBOT_FUZZ_EXAMPLES=2000` runs a longer fuzz locally.
@@ -23,10 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.compile import CompiledBundle
+from bot.core.crisis import CATEGORIES
 from bot.core.engine import step
 from bot.core.format import INTENT_NAMES
 from bot.core.types import (
     Event,
+    Flagged,
     Frame,
     IntentInvoked,
     LanguageSet,
@@ -154,6 +156,7 @@ def battery(c: CompiledBundle, session: Session) -> list[Event]:
         LanguageSet("zz"),
     ]
     events += [IntentInvoked(name) for name in (*INTENT_NAMES, "dance")]
+    events += [Flagged(category) for category in (*CATEGORIES, "nope")]
     return events
 
 
@@ -206,6 +209,7 @@ KIND = st.sampled_from(
         "language",
         "forged",
         "started",
+        "flag",
     ]
 )
 INDEX = st.integers(0, 2**16)
@@ -248,6 +252,8 @@ def event_for(data: st.DataObject, c: CompiledBundle, session: Session) -> Event
         return LanguageSet(pick([*c.config.languages, "xx"]))
     if kind == "forged":
         return Pressed(session.step + data.draw(STEP_OFFSET), pick([*choices, "", "x" * 30]))
+    if kind == "flag":  # the crisis screen found a disclosure (or a category it never sends)
+        return Flagged(pick([*CATEGORIES, "nope"]))
     return Started(pick([None, *sorted(c.dialogues), "nosuch"]))
 
 

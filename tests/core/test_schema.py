@@ -42,7 +42,7 @@ def validator(definition: str) -> jsonschema.Draft202012Validator:
 def _kind(path: Path) -> str:
     if path.parent.name == "tests":
         return "transcript_file"
-    return "global" if path.name == "_global.yaml" else "dialogue"
+    return {"_global.yaml": "global", "resources.yaml": "resources"}.get(path.name, "dialogue")
 
 
 def _errors(path: Path, data: Any) -> list[str]:
@@ -63,7 +63,7 @@ def test_the_schema_is_valid_draft_2020_12() -> None:
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert {"dialogue", "global", "transcript_file"} <= set(schema["$defs"])
+    assert {"dialogue", "global", "resources", "transcript_file"} <= set(schema["$defs"])
 
 
 def test_there_are_files_to_check() -> None:

@@ -162,18 +162,20 @@ def crisis_mid_module(ana: Person) -> None:
     ana.send("4")
     (question,) = ana.expect("Was there a moment today when a boundary mattered?")
     ana.send("Honestly I want to kill myself")
-    *_, what_now = ana.expect(
-        "What you wrote makes me want to check on you first.",
-        "I'm here. This bot is not a crisis service",
-        "If you or someone else is in danger right now, call your local emergency number",
-        "To talk to someone: in the US, call or text 988",
-        "If you can, let someone near you know how you're feeling.",
-        "What would help right now?",
+    (safe,) = ana.expect("It sounds like things might be really hard for you")
+    assert safe.button_texts == ["I'm not safe right now", "I'm not sure", "I'm safe for now"]
+    ana.press("I'm not sure")
+    numbers, what_now = ana.expect(
+        "Thank you for telling me. Please reach out to someone who can help right now.",
+        "What would you like to do now?",
     )
-    assert what_now.button_texts[0] == "I'm safe for now, go back"
-    ana.press("I'm safe for now, go back")
+    assert "This bot is not a crisis service and can't send help." in (numbers.text or "")
+    assert "In an emergency, call your local emergency number: 112" in (numbers.text or "")
+    assert "Go back to what I was doing" in what_now.button_texts
+    ana.press("Go back to what I was doing")
     (_, again) = ana.expect(
-        "Okay. I'm glad you're safe for now.", "Was there a moment today when a boundary mattered?"
+        "Okay. Type sos whenever you want these numbers again.",
+        "Was there a moment today when a boundary mattered?",
     )
     assert again.button_texts == question.button_texts
     ana.press("No such moment")  # the same question, picked up where it was left
@@ -194,17 +196,17 @@ def crisis_mid_module_in_spanish(bea: Person) -> None:
     bea.press("Registro diario")
     bea.expect("Un registro rápido", "Del 0 al 10")
     bea.send("Ya no quiero vivir")
-    bea.expect(
-        "Lo que escribiste hace que quiera preguntarte primero cómo estás.",
-        "Estoy aquí. Este bot no es un servicio de crisis",
-        "Si estás en peligro ahora mismo",
-        "Para hablar con alguien: en España, llama al 024",
-        "En otros países, findahelpline.com",
-        "¿Qué te ayudaría ahora mismo?",
-    )
-    bea.press("A salvo por ahora, volver")
+    bea.expect("Parece que lo estás pasando muy mal")
+    bea.press("A salvo por ahora")
+    bea.expect("Me alegra que ahora estés a salvo.", "¿Qué te gustaría hacer ahora?")
+    bea.press("Elegir mi país")
+    bea.expect("¿En qué país estás?")
+    bea.press("España")
+    bea.expect("Dónde pedir ayuda en España:\nEmergencias: llama al 112.\nLínea 024",
+               "¿Qué te gustaría hacer ahora?")
+    bea.press("Volver a lo que hacía")
     bea.expect(  # only the interrupted question is asked again, not the module's opening
-        "Me alegra que ahora estés a salvo.",
+        "De acuerdo. Escribe sos siempre que quieras volver a ver estos números.",
         "Del 0 al 10, ¿cómo está tu ánimo hoy?",
     )
     bea.send("6")

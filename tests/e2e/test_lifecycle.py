@@ -171,9 +171,10 @@ def test_debug_logs_keep_token_secret_texts_and_chat_ids_out(
         ana.send("Zyxwvut Marmalade")
         ana.expect("Thanks, Zyxwvut Marmalade.")
         ana.send("I want to kill myself, Zyxwvut")
-        ana.expect("What you wrote makes me want to check on you first.")
+        ana.expect("Let's pause for one breath.")  # the examples have no routes: sos
     output = bot.output
     assert "DEBUG" in output  # the level really was DEBUG
+    assert "crisis screen matched category=suicide_self_harm user=" in output
     secret_part = fake.token.split(":", 1)[1]
     for leak in (fake.token, secret_part, bot.webhook_secret, "Zyxwvut", "Quokka", "987654321"):
         assert leak and leak not in output, f"{leak!r} is in the log"

@@ -181,6 +181,7 @@ async def test_export_contains_everything(store: Store, backend: Backend) -> Non
                     "message_id": 77,
                     "created_at": t,
                     "finished_at": t,
+                    "urgent": False,
                 },
                 {
                     "id": 2,
@@ -195,6 +196,7 @@ async def test_export_contains_everything(store: Store, backend: Backend) -> Non
                     "message_id": None,
                     "created_at": t,
                     "finished_at": None,
+                    "urgent": False,
                 },
             ],
             "records": [
