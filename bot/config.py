@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.privacy.keyring import KeyConfigError, KeyRing
+
 __all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "ConfigError", "Settings"]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -32,6 +34,17 @@ class Settings:
     webhook_secret: str | None = None
     port: int = 8080
     listen: str = "0.0.0.0"
+    data_key: str | None = None  # DATA_KEY: the key ring that seals free text at rest
+    retention_days: int = 365  # RETENTION_DAYS: inactive people's answers are deleted after
+
+    def secrets(self) -> list[str]:
+        """Everything the log must never show; the token first (it keys `user_ref`)."""
+        found = [self.token, self.webhook_secret or ""]
+        if self.data_key:
+            found.append(self.data_key)
+            for entry in self.data_key.replace("\n", ",").split(","):
+                found.append(entry.strip().rpartition(":")[2])
+        return [self.token, *(secret for secret in found[1:] if secret)]
 
     @property
     def webhook(self) -> bool:
@@ -60,16 +73,35 @@ class Settings:
         except ValueError:
             raise ConfigError(f"PORT must be a number, not {source.get('PORT')!r}") from None
         dialogues = source.get("DIALOGUES_DIR")
+        database_url = source.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        data_key = (source.get("DATA_KEY") or "").strip() or None
+        if data_key:
+            try:
+                KeyRing.parse(data_key)
+            except KeyConfigError as exc:
+                raise ConfigError(str(exc)) from None
+        elif not database_url.startswith("sqlite:"):
+            raise ConfigError("DATA_KEY is required with PostgreSQL: set it to the output of "
+                              "`relbot keys new` (the same value on every replica)")
+        try:
+            retention = int(source.get("RETENTION_DAYS") or "365")
+        except ValueError:
+            retention = 0
+        if retention < 1:
+            raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1, not "
+                              f"{source.get('RETENTION_DAYS')!r}")
         return cls(
             token=token,
             api_url=source.get("TELEGRAM_API_URL") or DEFAULT_API_URL,
-            database_url=source.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=database_url,
             dialogues_dir=Path(dialogues) if dialogues else None,
             log_level=(source.get("LOG_LEVEL") or "INFO").upper(),
             webhook_url=webhook_url,
             webhook_secret=secret,
             port=port,
             listen=source.get("LISTEN") or "0.0.0.0",
+            data_key=data_key,
+            retention_days=retention,
         )
 
 

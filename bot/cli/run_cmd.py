@@ -8,6 +8,7 @@ import sys
 from bot.cli.folders import compiled_or_exit, default_dir
 from bot.config import ConfigError, Settings
 from bot.logs import setup_logging
+from bot.privacy.keysource import KeyConfigError, key_source
 
 __all__ = ["add_parser", "run"]
 
@@ -16,6 +17,7 @@ FLAGS = {  # flag -> environment variable of the same meaning
     "database_url": "DATABASE_URL", "dialogues_dir": "DIALOGUES_DIR",
     "log_level": "LOG_LEVEL", "webhook_url": "WEBHOOK_URL",
     "webhook_secret": "WEBHOOK_SECRET", "port": "PORT", "listen": "LISTEN",
+    "retention_days": "RETENTION_DAYS",
 }
 
 
@@ -33,7 +35,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"relbot: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, [settings.token, settings.webhook_secret or ""])
+    setup_logging(settings.log_level, settings.secrets())
+    try:  # before anything starts: a missing or unreadable key is one line, not a traceback
+        key_source(settings.database_url, settings.data_key)
+    except KeyConfigError as exc:
+        print(f"relbot: {exc}", file=sys.stderr)
+        return 2
     compiled = compiled_or_exit(settings.dialogues_dir or default_dir())
     from bot.tg.app import run as run_bot  # imports telegram only when actually running
 

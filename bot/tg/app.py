@@ -28,6 +28,8 @@ from telegram.ext import AIORateLimiter, Application, TypeHandler
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.core.compile import CompiledBundle
+from bot.privacy.keysource import key_source
+from bot.privacy.retention import Upkeep
 from bot.safety import Screen
 from bot.storage import Store, open_store
 from bot.tg.handlers import ALLOWED_UPDATES, COMMANDS, Router
@@ -47,6 +49,7 @@ class Runtime:
     store: Store | None = None
     sender: Sender | None = None
     router: Router | None = None
+    upkeep: Upkeep | None = None
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -79,13 +82,17 @@ def build_application(settings: Settings, compiled: CompiledBundle) -> tuple[App
 
 
 async def _start(app: Application, runtime: Runtime) -> None:
-    runtime.store = open_store(runtime.settings.database_url)
+    settings = runtime.settings
+    keys = key_source(settings.database_url, settings.data_key)
+    runtime.store = open_store(settings.database_url, keys=keys)
     await runtime.store.open()
+    runtime.upkeep = Upkeep(runtime.store, settings.retention_days)
     runtime.sender = Sender(app.bot, runtime.store)
     conversation = Conversation(runtime.store, runtime.compiled, Screen.load())
     runtime.router = Router(conversation, runtime.sender)
     await _register_commands(app, runtime.compiled)
     await runtime.sender.start()
+    runtime.upkeep.start()
     log.info("relbot started (%s mode)", "webhook" if runtime.settings.webhook else "polling")
 
 
@@ -99,6 +106,8 @@ async def _finish_sending(runtime: Runtime) -> None:
 
 async def _stop(runtime: Runtime) -> None:
     await _finish_sending(runtime)  # already done in polling mode; webhook mode: here
+    if runtime.upkeep is not None:
+        await runtime.upkeep.close()
     if runtime.store is not None:
         await runtime.store.close()
     log.info("relbot stopped")
