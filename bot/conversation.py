@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from bot.core.compile import CompiledBundle
 from bot.core.types import (
     Event,
+    Message,
     Output,
     RecordSaved,
     Session,
@@ -24,6 +25,7 @@ from bot.core.types import (
     Stale,
 )
 from bot.logs import user_ref
+from bot.privacy.keeping import forget_on_withdrawal, notice_for
 from bot.safety import Screen
 from bot.storage import Store, Transaction, UserRecord
 from bot.tg.render import ApiCall, PressedMessage, render
@@ -91,6 +93,10 @@ class Conversation:
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
                 session, outputs = turn.session, turn.outputs
+                notice = notice_for(user)  # retention or a lost key: say so, once
+                if notice is not None:
+                    outputs = (Message(self.compiled.string(notice, language)), *outputs)
+                    user = replace(user, notice=None)
                 calls += render(outputs, incoming.chat_id, session.step, incoming.pressed)
             user = await self.apply_settings(tx, user, outputs)
             user = replace(user, chat_id=incoming.chat_id, session=session.to_json(),
@@ -113,6 +119,7 @@ class Conversation:
                     language = str(output.value)
                 else:
                     consent[output.name] = bool(output.value)
+        await forget_on_withdrawal(tx, user.consent, consent)
         for output in outputs:
             if isinstance(output, RecordSaved) and consent.get("store_answers"):
                 await tx.add_record(output.kind, dict(output.data))

@@ -89,7 +89,8 @@ async def _start(app: Application, runtime: Runtime) -> None:
     runtime.upkeep = Upkeep(runtime.store, settings.retention_days)
     runtime.sender = Sender(app.bot, runtime.store)
     conversation = Conversation(runtime.store, runtime.compiled, Screen.load())
-    runtime.router = Router(conversation, runtime.sender)
+    runtime.router = Router(conversation, runtime.sender,
+                            retention_days=settings.retention_days)
     await _register_commands(app, runtime.compiled)
     await runtime.sender.start()
     runtime.upkeep.start()
