@@ -198,7 +198,7 @@ class Router:
         parsed = parse_delete_data(data)
         if parsed is None:  # forged, or a button from before confirmations had tokens
             fallback = self.conversation.language_for(None, base["language_code"])
-            await _answer(bot, query_id, self.text("delete_expired", fallback))
+            await _answer(bot, query_id, self.text("stale_button", fallback))
             return
         answer, token = parsed
         notice = await self.desk.answer_delete(
