@@ -78,11 +78,9 @@ def export_json(snapshot: Snapshot, compiled: CompiledBundle, language: str,
     consent = dict(user.consent) if user is not None else {}
     session = Session.from_json(user.session if user is not None else None)
     in_progress: JSONValue = None
-    answers = {k: _plain(v) for k, v in session.vars.items() if k not in compiled.builtins}
-    if session.module is not None:
-        in_progress = {"module": session.module, "answers": answers}
-    elif answers:
-        in_progress = {"module": None, "answers": answers}
+    values = {k: _plain(v) for k, v in session.vars.items() if k not in compiled.builtins}
+    if session.module is not None or values:
+        in_progress = {"module": session.module, "values": values}
     return {
         "format": "relbot-export",
         "version": EXPORT_VERSION,
@@ -128,10 +126,15 @@ def _shown(name: str, value: Any, language: str, choices: dict[tuple[str, str], 
 
 
 def _answer_lines(answers: dict[str, Any], language: str,
-                  choices: dict[tuple[str, str], str]) -> list[str]:
+                  choices: dict[tuple[str, str], str], *, labelled_only: bool = False) -> list[str]:
+    """One line per answer; `labelled_only`: leave out the dialogue's own bookkeeping
+    (unlabelled flags and counters), but never text."""
     lines = []
     for name, value in answers.items():
         if value is None or value == "" or value == []:
+            continue
+        known = name in labels()["fields"]
+        if labelled_only and not known and not isinstance(value, str):
             continue
         label = _word("fields", name, language, fallback=name)
         lines.append(f"  {label}: {_shown(name, value, language, choices)}")
@@ -157,15 +160,16 @@ def export_text(data: dict[str, Any], compiled: CompiledBundle, language: str) -
         if settings[key]:
             out.append(f"  {w(key)}: {_day(settings[key])}")
     out += ["", w("in_progress"), "-" * len(w("in_progress"))]
-    progress = data["in_progress"]
-    lines = _answer_lines(progress["answers"], language, choices) if progress else []
-    if progress and progress["module"]:
-        dialogue = compiled.dialogues.get(progress["module"])
+    progress = data["in_progress"] or {"module": None, "values": {}}
+    module = progress["module"] if progress["module"] != compiled.config.menu else None
+    lines = _answer_lines(progress["values"], language, choices, labelled_only=True)
+    if module:
+        dialogue = compiled.dialogues.get(module)
         title = dialogue.model.title.get(language) if dialogue is not None else None
-        out.append(f"  {title or progress['module']}")
+        out.append(f"  {title or module}")
     if lines:
         out += [f"  {w('kept_for_now')}", *("  " + line for line in lines)]
-    elif not (progress and progress["module"]):
+    if not module and not lines:
         out.append(f"  {w('nothing_in_progress')}")
     out += ["", w("saved"), "-" * len(w("saved"))]
     if not data["saved"]:

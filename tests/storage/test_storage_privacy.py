@@ -24,7 +24,7 @@ SECRET = "Zebrafinch husband read my phone"
 async def _write(store: Store, user_id: int, text: str = SECRET) -> None:
     async with store.transaction(user_id) as tx:
         user = UserRecord(user_id, user_id, language="en",
-                          session='{"v":{"note":"%s"}}' % text, consent={"store_answers": True})
+                          session=f'{{"v":{{"note":"{text}"}}}}', consent={"store_answers": True})
         await tx.save_user(user)
         await tx.enqueue(user_id, "sendMessage", {"chat_id": user_id, "text": f"You said: {text}"})
         await tx.add_record("journal", {"situation": text})
