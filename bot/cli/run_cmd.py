@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from bot.cli.folders import compiled_or_exit, default_dir
@@ -42,7 +43,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"relbot: {exc}", file=sys.stderr)
         return 2
     compiled = compiled_or_exit(settings.dialogues_dir or default_dir())
+    from telegram.error import InvalidToken
+
     from bot.tg.app import run as run_bot  # imports telegram only when actually running
 
-    run_bot(settings, compiled)
+    try:
+        run_bot(settings, compiled)
+    except InvalidToken:  # its message quotes the token: never print it
+        print("relbot: Telegram rejected the token (check TELEGRAM_BOT_TOKEN)", file=sys.stderr)
+        return 2
+    except Exception:  # through the log, whose filter redacts secrets from the traceback
+        logging.getLogger("bot").exception("relbot stopped on an unexpected error")
+        return 1
     return 0

@@ -11,7 +11,8 @@ dropped once Telegram has them.
   works, and only for `CONFIRM_FOR` (10 minutes).
 - `answer_delete`: "yes" with the live token erases every row about the person in the
   same transaction that consumes the token (so a redelivered press finds no token and
-  does nothing); "no" keeps everything; an old or expired button changes nothing.
+  does nothing); "no" keeps everything; an old, expired or forged button changes nothing
+  and says so on the button (it does not edit the message: it may not be a confirmation).
 """
 
 from __future__ import annotations
@@ -131,8 +132,7 @@ class PrivacyDesk:
                     and user.delete_expires > self.store.now())
             if user is None:  # already erased: remember nothing about this press either
                 return self._text("delete_expired", language)
-            if not live:
-                await self._edit(tx, chat_id, message_id, "delete_expired", language)
+            if not live:  # said on the button only: the message may not be ours to edit
                 await tx.mark_seen(update_id)
                 return self._text("delete_expired", language)
             if answer == "keep":
