@@ -34,7 +34,8 @@ def _seed(conn: sqlite3.Connection, users: int) -> None:
     ts = format_ts(utc_now())
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO users VALUES (?, ?, 'en', '{\"n\":0}', '{\"adult\":true}', 0, ?, ?)",
+        "INSERT INTO users (user_id, chat_id, language, session, consent, unreachable,"
+        " created_at, updated_at) VALUES (?, ?, 'en', '{\"n\":0}', '{\"adult\":true}', 0, ?, ?)",
         ((uid, uid, ts, ts) for uid in range(1, users + 1)),
     )
     conn.executemany(

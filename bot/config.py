@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.privacy.keyring import KeyConfigError, KeyRing
+
 __all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_LEVELS", "ConfigError", "Settings"]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -40,6 +42,17 @@ class Settings:
     startup_timeout: float = 30.0  # seconds to keep trying the database and Telegram at start
     health_max_backlog: int = 1000  # unsent replies before /healthz says the sender lags
     health_max_age: float = 300.0  # seconds the oldest unsent reply may wait
+    data_key: str | None = None  # DATA_KEY: the key ring that seals free text at rest
+    retention_days: int = 365  # RETENTION_DAYS: inactive people's answers are deleted after
+
+    def secrets(self) -> list[str]:
+        """Everything the log must never show; the token first (it keys `user_ref`)."""
+        found = [self.token, self.webhook_secret or ""]
+        if self.data_key:
+            found.append(self.data_key)
+            for entry in self.data_key.replace("\n", ",").split(","):
+                found.append(entry.strip().rpartition(":")[2])
+        return [self.token, *(secret for secret in found[1:] if secret)]
 
     @property
     def webhook(self) -> bool:
@@ -77,10 +90,27 @@ class Settings:
                               f"not {source.get('LOG_LEVEL')!r}")
         health_port = source.get("HEALTH_PORT") or None
         dialogues = source.get("DIALOGUES_DIR")
+        database_url = source.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        data_key = (source.get("DATA_KEY") or "").strip() or None
+        if data_key:
+            try:
+                KeyRing.parse(data_key)
+            except KeyConfigError as exc:
+                raise ConfigError(str(exc)) from None
+        elif database_url.startswith(("postgresql:", "postgres:")):
+            raise ConfigError("DATA_KEY is required with PostgreSQL: set it to the output of "
+                              "`relbot keys new` (the same value on every replica)")
+        try:
+            retention = int(source.get("RETENTION_DAYS") or "365")
+        except ValueError:
+            retention = 0
+        if retention < 1:
+            raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1, not "
+                              f"{source.get('RETENTION_DAYS')!r}")
         return cls(
             token=token,
             api_url=api_url,
-            database_url=source.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=database_url,
             dialogues_dir=Path(dialogues) if dialogues else None,
             log_level=log_level,
             webhook_url=webhook_url,
@@ -91,6 +121,8 @@ class Settings:
             startup_timeout=_number(source, "STARTUP_TIMEOUT", 30.0),
             health_max_backlog=int(_number(source, "HEALTH_MAX_BACKLOG", 1000, whole=True)),
             health_max_age=_number(source, "HEALTH_MAX_AGE", 300.0),
+            data_key=data_key,
+            retention_days=retention,
         )
 
 

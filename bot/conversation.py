@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from bot.core.compile import CompiledBundle
 from bot.core.types import (
     Event,
+    Message,
     Output,
     RecordSaved,
     Session,
@@ -32,6 +33,7 @@ from bot.core.types import (
 )
 from bot.logs import user_ref
 from bot.outbox import ApiCall, PressedMessage, Renderer
+from bot.privacy.keeping import forget_on_withdrawal, notice_for
 from bot.safety import Screen
 from bot.storage import Store, Transaction, UserRecord
 from bot.turn import take_turn
@@ -104,6 +106,10 @@ class Conversation:
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
                 session, outputs, urgent = turn.session, turn.outputs, turn.urgent
+                notice = notice_for(user)  # retention or a lost key: say so, once
+                if notice is not None:
+                    outputs = (Message(compiled.string(notice, language)), *outputs)
+                    user = replace(user, notice=None)
                 calls += self.render(outputs, incoming.chat_id, session.step, incoming.pressed)
             user = await self.apply_settings(tx, user, outputs)
             user = replace(user, chat_id=incoming.chat_id, session=session.to_json(),
@@ -133,6 +139,7 @@ class Conversation:
                     language = str(output.value)
                 else:
                     consent[output.name] = bool(output.value)
+        await forget_on_withdrawal(tx, user.consent, consent)
         for output in outputs:
             if isinstance(output, RecordSaved) and consent.get("store_answers"):
                 await tx.add_record(output.kind, dict(output.data))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, Settings
+from bot.privacy.keyring import new_key_entry
 
 BASE = {"TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN"}
 
@@ -69,8 +70,9 @@ def test_webhook_secrets_telegram_accepts(secret: str) -> None:
 
 
 def test_repr_shows_no_token_secret_or_password() -> None:
+    key = new_key_entry()
     s = settings(WEBHOOK_URL="https://x/y", WEBHOOK_SECRET="hook-secret",
-                 DATABASE_URL="postgresql://bot:pa55word@db/relbot")  # fmt: skip
+                 DATABASE_URL="postgresql://bot:pa55word@db/relbot", DATA_KEY=key)  # fmt: skip
     text = repr(s)
-    for secret in ("SECRET-TOKEN", "hook-secret", "pa55word"):
+    for secret in ("SECRET-TOKEN", "hook-secret", "pa55word", key.rpartition(":")[2]):
         assert secret not in text

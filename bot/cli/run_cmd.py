@@ -16,6 +16,7 @@ import sys
 from bot.cli.folders import compiled_or_exit, default_dir
 from bot.config import ConfigError, Settings
 from bot.logs import setup_logging
+from bot.privacy.keysource import KeyConfigError, check_keys, key_source
 
 __all__ = ["add_parser", "run"]
 
@@ -28,6 +29,7 @@ FLAGS = {  # flag -> environment variable of the same meaning
     "webhook_secret": "WEBHOOK_SECRET", "port": "PORT", "listen": "LISTEN",
     "health_port": "HEALTH_PORT", "startup_timeout": "STARTUP_TIMEOUT",
     "health_max_backlog": "HEALTH_MAX_BACKLOG", "health_max_age": "HEALTH_MAX_AGE",
+    "retention_days": "RETENTION_DAYS",
 }
 
 
@@ -47,8 +49,12 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings.from_env(**{env: getattr(args, flag) for flag, env in FLAGS.items()})
     except ConfigError as exc:
         return _refuse(str(exc), [])
-    secrets = [settings.token, settings.webhook_secret or ""]
+    secrets = settings.secrets()
     setup_logging(settings.log_level, secrets)
+    try:  # a missing or unreadable key is one line, before anything reaches out
+        check_keys(settings.database_url, settings.data_key)
+    except KeyConfigError as exc:
+        return _refuse(str(exc), secrets)
     folder = settings.dialogues_dir or default_dir()
     compiled = compiled_or_exit(folder)
     from bot.tg import app, preflight  # imports telegram only when actually running
@@ -62,9 +68,14 @@ def run(args: argparse.Namespace) -> int:
             "--reload: dialogues reload when their files change (development only)")
     try:
         asyncio.run(preflight.check(settings))
+        # Only once the database is known good: a first start writes the key file beside
+        # it (and says so), which must not happen for a run that stops on a mistake.
+        key_source(settings.database_url, settings.data_key)
         app.run(settings, compiled, reloader)
-    except Exception as exc:
-        line = preflight.explain(exc, settings)
+    except KeyConfigError as exc:  # a missing or unreadable key: one line, never the key
+        return _refuse(str(exc), secrets)
+    except Exception as exc:  # a known mistake is one line; the rest goes through the
+        line = preflight.explain(exc, settings)  # log, whose filter redacts every secret
         if line is None:
             log.exception("relbot stopped on an unexpected error")
             return 1

@@ -336,8 +336,6 @@ class _Run(SafetySteps):
         Until the consent flags in `requires` (e.g. `adult`) are true, every top-level
         module is the start module: the menu cannot be reached around the age check.
         Sub-dialogues (`call`, so also sos -> safety) are never gated.
-        Without consent to store answers, kept text (a script someone typed) is forgotten
-        on the way back to the menu; a direct hand-off (`end: {next: ...}`) keeps it.
         """
         config = self.c.config
         if module != config.start and not all(self.vars.get(f) is True for f in config.requires):
@@ -346,10 +344,23 @@ class _Run(SafetySteps):
             self.out.append(Ended(self.stack[0].module))
         self.stack.clear()
         self.history.clear()
-        forget_text = module == config.menu and self.vars.get("store_answers") is not True
-        self.vars = {k: v for k, v in self.vars.items() if k in self.c.kept and not (
-            forget_text and isinstance(v, str) and k not in self.c.builtins)}
+        self.vars = {k: v for k, v in self.vars.items() if k in self.c.kept}
+        self.forget_text(module)
         self.push(module, None)
+
+    def forget_text(self, next_module: str | None) -> None:
+        """Without consent to store answers, text lives only as long as its module.
+
+        A top-level module is over (ended, left, or handing off): kept text (a script
+        someone typed) is dropped, unless the module it hands to declares it (the
+        rehearsal quotes the script just built). Called before `next_module` starts.
+        """
+        if self.vars.get("store_answers") is True:
+            return
+        dialogue = self.c.dialogues.get(next_module or "")
+        needed = dialogue.model.variables if dialogue is not None else {}
+        self.vars = {k: v for k, v in self.vars.items() if not (
+            isinstance(v, str) and k not in self.c.builtins and k not in needed)}
 
     def call(self, module: str, return_to: str | None = None) -> None:
         if self.replace_safety(module):  # one safety module at a time
@@ -428,6 +439,7 @@ class _Run(SafetySteps):
         if next_module:
             self.out.append(Ended(finished.module))
             self.stack.clear()
+            self.forget_text(next_module)
             self.push(next_module, None)
         elif self.stack:
             parent = self.stack[-1]
@@ -445,6 +457,7 @@ class _Run(SafetySteps):
             self.enter(finished.return_to)
         else:
             self.out.append(Ended(finished.module))
+            self.forget_text(None)
 
     def assign(self, pairs: tuple[tuple[str, Any], ...]) -> None:
         for name, value in pairs:

@@ -35,8 +35,11 @@ REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
     "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "number",
     "scale", "yes_no", "no_back", "idle", "stale_button", "unsupported", "group_chat",
     "language_prompt",
-    "privacy", "export_caption", "delete_confirm", "delete_yes", "delete_no", "delete_done",
-    "delete_kept", "error",
+    "privacy", "delete_confirm", "delete_yes", "delete_no", "delete_done", "delete_kept",
+    "error",
+    # privacy (bot.privacy): /export, a stale /delete button, returning-person notices
+    "export_caption_text", "export_caption_json", "export_nothing", "delete_expired",
+    "notice_expired", "notice_unreadable",
     *(f"cmd_{name}" for name in ("start", "menu", "help", "back", "cancel", "restart",
                                  "language", "sos", "privacy", "export", "delete")),
 )

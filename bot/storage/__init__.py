@@ -24,16 +24,20 @@ Several sender replicas call ``pending(claim_for=timedelta(seconds=30))`` instea
 leases rows (and keeps each chat on one sender) until ``mark_sent``/``mark_failed``.
 Delivery is at-least-once: a crash between the API call and ``mark_sent`` resends.
 
+Free text (sessions, unsent call parameters, records) is sealed at rest with the store's
+key ring (``keys=``, see ``bot.privacy.keyring``); a sent row keeps no parameters.
+
 Backends: ``SQLiteStore`` (default, one process) and ``PostgresStore`` (several replicas);
 ``open_store(url)`` picks one.  Both pass the same contract test suite.
 """
 
-from bot.storage.base import DEFAULT_MAX_ATTEMPTS, SUPERSEDED, Store, Transaction
+from bot.storage.base import DEFAULT_MAX_ATTEMPTS, SUPERSEDED, Snapshot, Store, Transaction
 from bot.storage.migrations import SchemaVersionError
 from bot.storage.models import (
     Clock,
     Consent,
     JSONValue,
+    Notice,
     OutboxBacklog,
     OutboxItem,
     OutboxStatus,
@@ -50,6 +54,7 @@ __all__ = [
     "Clock",
     "Consent",
     "JSONValue",
+    "Notice",
     "OutboxBacklog",
     "OutboxItem",
     "OutboxStatus",
@@ -57,6 +62,7 @@ __all__ = [
     "Record",
     "SQLiteStore",
     "SchemaVersionError",
+    "Snapshot",
     "Store",
     "Transaction",
     "UserRecord",

@@ -4,40 +4,41 @@ Why this module exists: exactly-once update processing (inbox dedupe, user state
 of Bot API calls made after commit, saved records) must behave identically on SQLite and
 PostgreSQL.  Following aiogram's ``BaseStorage``, backends implement a small abstract
 surface (the ``_``-prefixed hooks below); the public methods, argument validation, the
-per-user lock, the guard against deadlocking re-entrant calls, and the conveniences
-(``set_unreachable``, ``export_user``, ``delete_user``, async context management) live here
-once so the backends cannot drift.  Unlike aiogram everything is typed: no untyped data bags.
+per-user lock, the guard against deadlocking re-entrant calls, sealing of free text (see
+``sealing``) and the conveniences (``set_unreachable``, ``delete_user``, async context
+management) live here once so the backends cannot drift.  Unlike aiogram everything is
+typed: no untyped data bags.
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 
+from bot.privacy.keyring import KeyRing
 from bot.storage.models import (
     Clock,
-    JSONValue,
     OutboxBacklog,
     OutboxItem,
     OutboxStatus,
     Record,
-    UserRecord,
     check_id,
-    encode_json,
-    format_ts,
     utc_now,
 )
+from bot.storage.sealing import Codec, KeyProvider
+from bot.storage.transaction import Snapshot, Transaction
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_PENDING_LIMIT",
     "OUTBOX_BACKLOG_SQL",
     "SUPERSEDED",
+    "Snapshot",
     "Store",
     "Transaction",
     "settle",
@@ -56,8 +57,6 @@ _MAX_ERROR_CHARS = 2000
 OUTBOX_BACKLOG_SQL = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'"
 
 T = TypeVar("T")
-
-ExportTables = dict[str, list[dict[str, JSONValue]]]
 
 
 async def settle(awaitable: Awaitable[T]) -> T:
@@ -114,137 +113,6 @@ class UserLocks:
                 del self._entries[user_id]
 
 
-class Transaction(ABC):
-    """One user's unit of work; everything done through it commits or rolls back together.
-
-    Obtained only from ``Store.transaction(user_id)``, which holds the user's lock for the
-    whole block, so ``load_user`` always sees the state left by the previous update.
-    """
-
-    def __init__(self, user_id: int, clock: Clock) -> None:
-        self.user_id = user_id
-        self._clock = clock
-        self._open = True
-
-    def _check_open(self) -> None:
-        if not self._open:
-            raise RuntimeError("transaction already finished; open a new one")
-
-    def _close(self) -> None:
-        self._open = False
-
-    async def seen(self, update_id: int) -> bool:
-        """Inbox check: was this exact update already processed?  (Never "highest id seen".)"""
-        self._check_open()
-        return await self._seen(check_id(update_id, "update_id"))
-
-    async def mark_seen(self, update_id: int) -> None:
-        """Record the update as processed; idempotent.  Commits with everything else."""
-        self._check_open()
-        await self._mark_seen(check_id(update_id, "update_id"), self._clock())
-
-    async def load_user(self) -> UserRecord | None:
-        """The user's committed state, or None for a first contact."""
-        self._check_open()
-        return await self._load_user()
-
-    async def save_user(self, record: UserRecord) -> UserRecord:
-        """Insert or update the user; returns the record as stored (timestamps filled in).
-
-        ``created_at`` of an existing row is kept; ``updated_at`` is always "now".
-        """
-        self._check_open()
-        if not isinstance(record, UserRecord):
-            raise TypeError(f"save_user expects a UserRecord, got {type(record).__name__}")
-        if record.user_id != self.user_id:
-            raise ValueError(
-                f"transaction is for user {self.user_id}, record is for user {record.user_id}"
-            )
-        return await self._save_user(record, self._clock())
-
-    async def enqueue(self, chat_id: int, method: str, params: Mapping[str, JSONValue]) -> int:
-        """Add a Bot API call (e.g. "sendMessage") to make after commit; returns its outbox id."""
-        self._check_open()
-        if not isinstance(method, str) or not method:
-            raise ValueError("method must be a non-empty Bot API method name")
-        text = encode_json(params, "params")
-        return await self._enqueue(check_id(chat_id, "chat_id"), method, text, self._clock())
-
-    # --- safety replies first (see bot.conversation): a separate path, on purpose -------
-    async def enqueue_urgent(
-        self, chat_id: int, method: str, params: Mapping[str, JSONValue]
-    ) -> int:
-        """Enqueue a safety reply: like ``enqueue``, then marked urgent, so the sender makes
-        it before the chat's queued rows and without its per-chat pacing."""
-        outbox_id = await self.enqueue(chat_id, method, params)
-        await self._mark_urgent(outbox_id)
-        return outbox_id
-
-    async def supersede_queued(self, chat_id: int) -> int:
-        """Dead-letter this person's pending, non-urgent rows for ``chat_id`` with the error
-        ``SUPERSEDED``: replies a safety interruption made obsolete, which must never be
-        sent after it.  Returns how many rows were superseded."""
-        self._check_open()
-        return await self._supersede_queued(check_id(chat_id, "chat_id"), self._clock())
-
-    async def add_record(self, kind: str, data: Mapping[str, JSONValue]) -> int:
-        """Save a structured result the user chose to keep (journal entry, rating, script)."""
-        self._check_open()
-        if not isinstance(kind, str) or not kind:
-            raise ValueError("kind must be a non-empty string")
-        return await self._add_record(kind, encode_json(data, "data"), self._clock())
-
-    async def set_unreachable(self, flag: bool) -> bool:
-        """Flag the user as having blocked the bot (or not); False if there is no such user."""
-        user = await self.load_user()
-        if user is None:
-            return False
-        if user.unreachable != bool(flag):
-            await self.save_user(replace(user, unreachable=bool(flag)))
-        return True
-
-    async def export_rows(self) -> ExportTables:
-        """Every row about this user in every table, decoded to JSON-serialisable values."""
-        self._check_open()
-        return await self._export_rows()
-
-    async def delete_rows(self) -> int:
-        """Erase every row about this user in every table; returns the number of rows."""
-        self._check_open()
-        return await self._delete_rows()
-
-    # --- backend hooks -------------------------------------------------------------------
-    @abstractmethod
-    async def _seen(self, update_id: int) -> bool: ...
-
-    @abstractmethod
-    async def _mark_seen(self, update_id: int, now: datetime) -> None: ...
-
-    @abstractmethod
-    async def _load_user(self) -> UserRecord | None: ...
-
-    @abstractmethod
-    async def _save_user(self, record: UserRecord, now: datetime) -> UserRecord: ...
-
-    @abstractmethod
-    async def _enqueue(self, chat_id: int, method: str, params: str, now: datetime) -> int: ...
-
-    @abstractmethod
-    async def _add_record(self, kind: str, data: str, now: datetime) -> int: ...
-
-    @abstractmethod
-    async def _mark_urgent(self, outbox_id: int) -> None: ...
-
-    @abstractmethod
-    async def _supersede_queued(self, chat_id: int, now: datetime) -> int: ...
-
-    @abstractmethod
-    async def _export_rows(self) -> ExportTables: ...
-
-    @abstractmethod
-    async def _delete_rows(self) -> int: ...
-
-
 class Store(ABC):
     """All bot state: users, inbox, outbox, records.  See ``bot.storage`` for the protocol.
 
@@ -257,10 +125,15 @@ class Store(ABC):
     concurrent_writers: ClassVar[bool]
 
     def __init__(
-        self, *, clock: Clock | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+        self,
+        *,
+        clock: Clock | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        keys: KeyRing | KeyProvider | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        self.codec = Codec(keys)
         self._clock_fn = clock or utc_now
         self.max_attempts = max_attempts
         self._user_locks = UserLocks()
@@ -349,10 +222,23 @@ class Store(ABC):
             raise ValueError("claim_for must be positive")
         now = self.now()
         claim_until = now + claim_for if claim_for is not None else None
-        return await self._pending(chat_id, limit, now, claim_until)
+        items = await self._pending(chat_id, limit, now, claim_until)
+        if not any(item.unreadable for item in items):
+            return items
+        # Sealed with a key the bot no longer has: it can never be sent, so it must not
+        # block its chat. Dead-letter it (and everything after it stays in order).
+        for item in items:
+            if item.unreadable:
+                await self._mark_failed(item.id, "unreadable: sealed with a missing data key",
+                                        None, now, self.max_attempts)
+        return [item for item in items if not item.unreadable]
 
     async def mark_sent(self, outbox_id: int, message_id: int | None) -> bool:
-        """Record a successful send; False if the row is gone (user deleted) or not pending."""
+        """Record a successful send; False if the row is gone (user deleted) or not pending.
+
+        The row keeps its ids, method, status and times, and loses its parameters (text,
+        buttons, a document). A row of a person the bot no longer knows (the last reply
+        to /delete) is removed altogether."""
         self._guard()
         check_id(outbox_id, "outbox_id")
         if message_id is not None:
@@ -377,9 +263,11 @@ class Store(ABC):
 
     # --- reading and maintenance ---------------------------------------------------------
     async def records(self, user_id: int, kind: str | None = None) -> list[Record]:
-        """The user's saved records (optionally one kind), oldest first."""
-        self._guard()
-        return await self._records(check_id(user_id, "user_id"), kind)
+        """The user's saved records (optionally one kind), oldest first; those that cannot
+        be opened (a lost key) are left out."""
+        async with self.transaction(user_id) as tx:
+            snapshot = await tx.snapshot()
+        return [r for r in snapshot.records if kind is None or r.kind == kind]
 
     async def purge_inbox(self, older_than: timedelta) -> int:
         """Drop inbox rows older than this; Telegram redelivers for a day at most."""
@@ -387,9 +275,53 @@ class Store(ABC):
         return await self._purge_inbox(self.now() - older_than)
 
     async def purge_outbox(self, older_than: timedelta) -> int:
-        """Drop sent and dead outbox rows finished before this (they hold message text)."""
+        """Drop sent and dead outbox rows finished before this."""
         self._guard()
         return await self._purge_outbox(self.now() - older_than)
+
+    async def scrub_dead(self, older_than: timedelta) -> int:
+        """Drop the parameters (text) of dead-lettered rows finished before this; the row
+        stays until `purge_outbox`."""
+        self._guard()
+        return await self._scrub_dead(self.now() - older_than)
+
+    async def inactive_users(self, older_than: timedelta, limit: int = 500) -> list[int]:
+        """People not heard from since before this who still have a session or records."""
+        self._guard()
+        return await self._inactive_users(self.now() - older_than, limit)
+
+    async def expire_user(self, user_id: int, older_than: timedelta) -> bool:
+        """Retention for one person, under their lock: False if they came back meanwhile."""
+        async with self.transaction(user_id) as tx:
+            user = await tx.load_user()
+            cutoff = self.now() - older_than
+            if user is not None and user.updated_at is not None and user.updated_at >= cutoff:
+                return False
+            await tx.expire()
+            return True
+
+    async def claim_job(self, job: str, every: timedelta) -> bool:
+        """True for exactly one caller (replica) per `every` for this job name."""
+        self._guard()
+        now = self.now()
+        return await self._claim_job(job, now, now - every)
+
+    async def users_to_reseal(self, after: int, limit: int = 200) -> list[int]:
+        """People (id > after, ascending) with a value not sealed with the current key."""
+        self._guard()
+        ring = self.codec.ring()
+        if ring is None:
+            return []
+        return await self._users_to_reseal(f"rb1.{ring.current}.", after, limit)
+
+    async def reseal_user(self, user_id: int) -> int:
+        async with self.transaction(user_id) as tx:
+            return await tx.reseal()
+
+    async def key_usage(self) -> dict[str, int]:
+        """How many stored values each key id sealed ("plain": not sealed), for `relbot keys`."""
+        self._guard()
+        return await self._key_usage()
 
     async def count_users(self) -> int:
         self._guard()
@@ -406,17 +338,6 @@ class Store(ABC):
         """Mark a user as having blocked the bot, outside a dialogue; False if unknown."""
         async with self.transaction(user_id) as tx:
             return await tx.set_unreachable(flag)
-
-    async def export_user(self, user_id: int) -> dict[str, JSONValue]:
-        """Everything stored about the user, from every table, JSON-serialisable."""
-        async with self.transaction(user_id) as tx:
-            tables = await tx.export_rows()
-        result: dict[str, JSONValue] = {
-            "user_id": user_id,
-            "exported_at": format_ts(self.now()),
-            "tables": dict(tables),  # type: ignore[dict-item]
-        }
-        return result
 
     async def delete_user(self, user_id: int) -> int:
         """Erase every row of the user in every table (inbox and outbox too); rows deleted."""
@@ -453,13 +374,25 @@ class Store(ABC):
     ) -> OutboxStatus | None: ...
 
     @abstractmethod
-    async def _records(self, user_id: int, kind: str | None) -> list[Record]: ...
-
-    @abstractmethod
     async def _purge_inbox(self, cutoff: datetime) -> int: ...
 
     @abstractmethod
     async def _purge_outbox(self, cutoff: datetime) -> int: ...
+
+    @abstractmethod
+    async def _scrub_dead(self, cutoff: datetime) -> int: ...
+
+    @abstractmethod
+    async def _inactive_users(self, cutoff: datetime, limit: int) -> list[int]: ...
+
+    @abstractmethod
+    async def _claim_job(self, job: str, now: datetime, due_before: datetime) -> bool: ...
+
+    @abstractmethod
+    async def _users_to_reseal(self, prefix: str, after: int, limit: int) -> list[int]: ...
+
+    @abstractmethod
+    async def _key_usage(self) -> dict[str, int]: ...
 
     @abstractmethod
     async def _count_users(self) -> int: ...

@@ -5,10 +5,11 @@ databases, and both backends must keep the same shape.  Each backend has its own
 list (types differ: TEXT timestamps vs TIMESTAMPTZ, TEXT vs JSONB); ``schema_version``
 records what has been applied, so opening a store any number of times is idempotent.
 To change the schema, append a ``Migration`` with the next version to BOTH lists (never
-edit an applied one), and update ``USER_TABLES``/``JSON_COLUMNS`` if you add tables.
+edit an applied one), and update ``USER_TABLES`` if you add a table about people.
 
-Every table except ``schema_version`` has a ``user_id`` column: that is what makes export and
-erasure complete (tests check this generically against the live schema).  There are
+Every table except the bookkeeping in ``SYSTEM_TABLES`` has a ``user_id`` column: that is
+what makes erasure complete (tests check this generically against the live schema, and
+that no column of any table mentions an erased person).  There are
 deliberately no foreign keys to ``users``: an update from a user who never got a ``users``
 row (ignored, or answered with "please /start") still needs its inbox and outbox rows.
 """
@@ -19,10 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "BOOL_COLUMNS",
-    "JSON_COLUMNS",
     "POSTGRES_MIGRATIONS",
     "SQLITE_MIGRATIONS",
+    "SYSTEM_TABLES",
     "USER_TABLES",
     "Migration",
     "SchemaVersionError",
@@ -48,14 +48,8 @@ USER_TABLES: dict[str, str] = {
     "outbox": "id",
     "records": "id",
 }
-#: (table, column) pairs stored as JSON text (SQLite) / jsonb (PostgreSQL).
-JSON_COLUMNS: frozenset[tuple[str, str]] = frozenset(
-    {("users", "consent"), ("outbox", "params"), ("records", "data")}
-)
-#: (table, column) pairs that SQLite stores as 0/1.
-BOOL_COLUMNS: frozenset[tuple[str, str]] = frozenset(
-    {("users", "unreachable"), ("outbox", "urgent")}
-)
+#: Bookkeeping tables that hold nothing about any person.
+SYSTEM_TABLES: frozenset[str] = frozenset({"schema_version", "job_runs"})
 
 #: Why 2: a safety reply (a turn that opens a safety module) must reach the person first.
 #: Its rows are `urgent`: the sender makes them before the chat's queued rows and without
@@ -138,6 +132,20 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             " CHECK (urgent IN (0, 1))",
         ),
     ),
+    Migration(
+        3,
+        "privacy: /delete confirmation, notices, retention jobs",
+        (
+            "ALTER TABLE users ADD COLUMN delete_token TEXT",
+            "ALTER TABLE users ADD COLUMN delete_expires TEXT",
+            "ALTER TABLE users ADD COLUMN notice TEXT",
+            "CREATE INDEX users_updated_at ON users (updated_at)",
+            """CREATE TABLE job_runs (
+                job         TEXT PRIMARY KEY,
+                last_run_at TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
@@ -195,6 +203,23 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
         2,
         URGENT_DESCRIPTION,
         ("ALTER TABLE outbox ADD COLUMN urgent BOOLEAN NOT NULL DEFAULT FALSE",),
+    ),
+    Migration(
+        3,
+        "privacy: sealed params and data (text), /delete confirmation, notices, jobs",
+        (
+            # Sealed values are text, not JSON; unsealed old rows keep their JSON text.
+            "ALTER TABLE outbox ALTER COLUMN params TYPE TEXT USING params::text",
+            "ALTER TABLE records ALTER COLUMN data TYPE TEXT USING data::text",
+            "ALTER TABLE users ADD COLUMN delete_token TEXT",
+            "ALTER TABLE users ADD COLUMN delete_expires TIMESTAMPTZ",
+            "ALTER TABLE users ADD COLUMN notice TEXT",
+            "CREATE INDEX users_updated_at ON users (updated_at)",
+            """CREATE TABLE job_runs (
+                job         TEXT PRIMARY KEY,
+                last_run_at TIMESTAMPTZ NOT NULL
+            )""",
+        ),
     ),
 )
 

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 
-from bot.storage.migrations import BOOL_COLUMNS, JSON_COLUMNS
+from bot.storage.sealing import Codec, Unreadable
 
 __all__ = [
     "Clock",
     "Consent",
     "JSONValue",
+    "Notice",
     "OutboxBacklog",
     "OutboxItem",
     "OutboxStatus",
@@ -130,13 +131,22 @@ class Consent(Mapping[str, bool]):
         return json.dumps(self._flags, separators=(",", ":"))
 
 
+class Notice(StrEnum):
+    """Why a returning person starts fresh; they are told once, kindly."""
+
+    EXPIRED = "expired"  # inactive for RETENTION_DAYS: their answers were deleted
+    UNREADABLE = "unreadable"  # sealed with a key the bot no longer has
+
+
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     """Everything the bot keeps about a user between updates.
 
     ``session`` is opaque compact JSON owned by the dialogue engine; the store never parses
-    it.  ``created_at``/``updated_at`` are None until the record has been saved; records
-    returned by the store always have them.  A plain dict is accepted for ``consent``.
+    it (it seals it at rest).  ``created_at``/``updated_at`` are None until the record has
+    been saved; records returned by the store always have them.  A plain dict is accepted
+    for ``consent``.  ``delete_token``/``delete_expires``: the one /delete confirmation
+    that still works.  ``notice``: something to tell the person when they next write.
     """
 
     user_id: int
@@ -147,6 +157,9 @@ class UserRecord:
     unreachable: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    delete_token: str | None = None
+    delete_expires: datetime | None = None
+    notice: Notice | None = None
 
     def __post_init__(self) -> None:
         check_id(self.user_id, "user_id")
@@ -155,7 +168,10 @@ class UserRecord:
         check_text(self.session, "session")
         if not isinstance(self.unreachable, bool):
             raise TypeError("unreachable must be a bool")
-        for name in ("created_at", "updated_at"):
+        check_text(self.delete_token, "delete_token")
+        if self.notice is not None:
+            object.__setattr__(self, "notice", Notice(self.notice))
+        for name in ("created_at", "updated_at", "delete_expires"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} must be timezone-aware")
@@ -188,6 +204,7 @@ class OutboxItem:
     created_at: datetime
     finished_at: datetime | None  # when it was sent or dead-lettered
     urgent: bool = False  # a safety reply: sent before queued rows, without pacing
+    unreadable: bool = False  # params sealed with a key we no longer have: cannot be sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,27 +249,44 @@ def as_json_object(value: str | dict[str, JSONValue]) -> dict[str, JSONValue]:
     return value if isinstance(value, dict) else decode_json_object(value)
 
 
-def user_from_row(row: Row) -> UserRecord:
+def user_from_row(row: Row, codec: Codec) -> UserRecord:
+    """A user row; a session that cannot be opened becomes a fresh start with a notice."""
+    user_id = row["user_id"]
+    session, notice = row["session"], row["notice"]
+    if session is not None:
+        try:
+            session = codec.open(session, "users", "session", user_id)
+        except Unreadable:
+            session, notice = None, Notice.UNREADABLE
+    expires = row["delete_expires"]
     return UserRecord(
-        user_id=row["user_id"],
+        user_id=user_id,
         chat_id=row["chat_id"],
         language=row["language"],
-        session=row["session"],
+        session=session,
         consent=Consent(as_json_object(row["consent"])),  # type: ignore[arg-type]
         unreachable=bool(row["unreachable"]),
         created_at=as_datetime(row["created_at"]),
         updated_at=as_datetime(row["updated_at"]),
+        delete_token=row["delete_token"],
+        delete_expires=as_datetime(expires) if expires is not None else None,
+        notice=notice,
     )
 
 
-def item_from_row(row: Row) -> OutboxItem:
+def item_from_row(row: Row, codec: Codec) -> OutboxItem:
     finished = row["finished_at"]
+    unreadable = False
+    try:
+        params = decode_json_object(codec.open(row["params"], "outbox", "params", row["user_id"]))
+    except Unreadable:
+        params, unreadable = {}, True
     return OutboxItem(
         id=row["id"],
         user_id=row["user_id"],
         chat_id=row["chat_id"],
         method=row["method"],
-        params=as_json_object(row["params"]),
+        params=params,
         status=OutboxStatus(row["status"]),
         attempts=row["attempts"],
         not_before=as_datetime(row["not_before"]),
@@ -261,37 +295,20 @@ def item_from_row(row: Row) -> OutboxItem:
         created_at=as_datetime(row["created_at"]),
         finished_at=as_datetime(finished) if finished is not None else None,
         urgent=bool(row["urgent"]),
+        unreadable=unreadable,
     )
 
 
-def record_from_row(row: Row) -> Record:
+def record_from_row(row: Row, codec: Codec) -> Record | None:
+    """A saved record, or None if it was sealed with a key we no longer have."""
+    try:
+        data = decode_json_object(codec.open(row["data"], "records", "data", row["user_id"]))
+    except Unreadable:
+        return None
     return Record(
         id=row["id"],
         user_id=row["user_id"],
         kind=row["kind"],
-        data=as_json_object(row["data"]),
+        data=data,
         created_at=as_datetime(row["created_at"]),
     )
-
-
-def export_row(table: str, row: Mapping[str, object]) -> dict[str, JSONValue]:
-    """Decode one raw row of ``table`` for ``export_user`` (same output for every backend).
-
-    Deliberately generic (``SELECT *``) so a column added by a future migration is exported
-    without anyone remembering to add it here.
-    """
-    out: dict[str, JSONValue] = {}
-    for column, value in row.items():
-        if value is None:
-            out[column] = None
-        elif (table, column) in JSON_COLUMNS and isinstance(value, str):
-            out[column] = json.loads(value)
-        elif (table, column) in BOOL_COLUMNS:
-            out[column] = bool(value)
-        elif isinstance(value, datetime):
-            out[column] = format_ts(value)
-        elif isinstance(value, bool | int | float | str):
-            out[column] = value
-        else:
-            out[column] = str(value)
-    return out

@@ -23,11 +23,11 @@ from datetime import datetime
 import asyncpg
 from asyncpg.transaction import Transaction as PgTransaction
 
+from bot.privacy.keyring import KeyRing
 from bot.storage.base import (
     DEFAULT_MAX_ATTEMPTS,
     OUTBOX_BACKLOG_SQL,
     SUPERSEDED,
-    ExportTables,
     Store,
     Transaction,
     settle,
@@ -46,11 +46,11 @@ from bot.storage.models import (
     OutboxStatus,
     Record,
     UserRecord,
-    export_row,
     item_from_row,
     record_from_row,
     user_from_row,
 )
+from bot.storage.sealing import SEALED_COLUMNS, KeyProvider
 
 __all__ = ["PostgresStore"]
 
@@ -60,13 +60,52 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 _SAVE_USER = """
 INSERT INTO users (user_id, chat_id, language, session, consent, unreachable,
-                   created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+                   created_at, updated_at, delete_token, delete_expires, notice)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (user_id) DO UPDATE SET
     chat_id = EXCLUDED.chat_id, language = EXCLUDED.language, session = EXCLUDED.session,
     consent = EXCLUDED.consent, unreachable = EXCLUDED.unreachable,
-    updated_at = EXCLUDED.updated_at
+    updated_at = EXCLUDED.updated_at, delete_token = EXCLUDED.delete_token,
+    delete_expires = EXCLUDED.delete_expires, notice = EXCLUDED.notice
 RETURNING *"""
+
+# As in SQLite: a sent row keeps no text; an erased person's last reply keeps no row.
+_MARK_SENT = (
+    "UPDATE outbox SET status = 'sent', message_id = $1, finished_at = $2, params = '{}'"
+    " WHERE id = $3 AND status = 'pending'"
+)
+_FORGET_SENT_OF_UNKNOWN = (
+    "DELETE FROM outbox WHERE id = $1"
+    " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
+)
+_INACTIVE = """
+SELECT u.user_id FROM users AS u
+WHERE u.updated_at < $1
+  AND (u.session IS NOT NULL OR EXISTS (SELECT 1 FROM records AS r WHERE r.user_id = u.user_id))
+ORDER BY u.updated_at LIMIT $2"""
+# Concurrent claimers of one job serialise on its row; the loser's WHERE then fails.
+_CLAIM_JOB = """
+INSERT INTO job_runs (job, last_run_at) VALUES ($1, $2)
+ON CONFLICT (job) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
+WHERE job_runs.last_run_at <= $3
+RETURNING job"""
+_TO_RESEAL = """
+SELECT user_id FROM users WHERE session IS NOT NULL AND substr(session, 1, $1) <> $2
+  AND user_id > $3
+UNION
+SELECT user_id FROM outbox WHERE params <> '{}' AND substr(params, 1, $1) <> $2
+  AND user_id > $3
+UNION
+SELECT user_id FROM records WHERE substr(data, 1, $1) <> $2 AND user_id > $3
+ORDER BY 1 LIMIT $4"""
+_KEY_USAGE = """
+SELECT CASE WHEN substr(v, 1, 4) = 'rb1.' THEN split_part(v, '.', 2) ELSE 'plain' END
+           AS key_id,
+       COUNT(*)
+FROM (SELECT session AS v FROM users WHERE session IS NOT NULL
+      UNION ALL SELECT params FROM outbox WHERE params <> '{}'
+      UNION ALL SELECT data FROM records) AS sealed
+GROUP BY key_id"""
 
 # Same rule as SQLite: a chat is skipped from its first not-yet-due pending row onwards.
 _PENDING = """
@@ -117,8 +156,9 @@ class PostgresStore(Store):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         min_size: int = 1,
         max_size: int = 10,
+        keys: KeyRing | KeyProvider | None = None,
     ) -> None:
-        super().__init__(clock=clock, max_attempts=max_attempts)
+        super().__init__(clock=clock, max_attempts=max_attempts, keys=keys)
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise ValueError(f"invalid schema name: {schema!r}")
         self.dsn = dsn
@@ -195,7 +235,7 @@ class PostgresStore(Store):
         sql = PENDING_ALL if chat_id is None else PENDING_CHAT
         args: list[object] = [now, limit] if chat_id is None else [now, limit, chat_id]
         if claim_until is None:
-            return [item_from_row(row) for row in await self.pool.fetch(sql, *args)]
+            return [item_from_row(row, self.codec) for row in await self.pool.fetch(sql, *args)]
         # Claims are serialised by one lock so a claimer always sees earlier claims (their
         # pushed-out not_before blocks the whole chat); SKIP LOCKED skips rows that a
         # mark_sent/mark_failed/delete_user is changing right now instead of waiting.
@@ -208,17 +248,15 @@ class PostgresStore(Store):
                     claim_until,
                     [row["id"] for row in rows],
                 )
-        return [replace(item_from_row(row), not_before=claim_until) for row in rows]
+        return [replace(item_from_row(row, self.codec), not_before=claim_until) for row in rows]
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
-        status = await self.pool.execute(
-            "UPDATE outbox SET status = 'sent', message_id = $1, finished_at = $2"
-            " WHERE id = $3 AND status = 'pending'",
-            message_id,
-            now,
-            outbox_id,
-        )
-        return _affected(status) == 1
+        async with self.pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(_MARK_SENT, message_id, now, outbox_id)
+            if _affected(status) != 1:
+                return False
+            await conn.execute(_FORGET_SENT_OF_UNKNOWN, outbox_id)
+        return True
 
     async def _mark_failed(
         self,
@@ -233,21 +271,30 @@ class PostgresStore(Store):
         )
         return OutboxStatus(status) if status is not None else None
 
-    async def _records(self, user_id: int, kind: str | None) -> list[Record]:
-        if kind is None:
-            sql = "SELECT * FROM records WHERE user_id = $1 ORDER BY id"
-            rows = await self.pool.fetch(sql, user_id)
-        else:
-            sql = "SELECT * FROM records WHERE user_id = $1 AND kind = $2 ORDER BY id"
-            rows = await self.pool.fetch(sql, user_id, kind)
-        return [record_from_row(row) for row in rows]
-
     async def _purge_inbox(self, cutoff: datetime) -> int:
         return _affected(await self.pool.execute("DELETE FROM inbox WHERE seen_at < $1", cutoff))
 
     async def _purge_outbox(self, cutoff: datetime) -> int:
         sql = "DELETE FROM outbox WHERE status <> 'pending' AND finished_at < $1"
         return _affected(await self.pool.execute(sql, cutoff))
+
+    async def _scrub_dead(self, cutoff: datetime) -> int:
+        sql = ("UPDATE outbox SET params = '{}'"
+               " WHERE status = 'dead' AND finished_at < $1 AND params <> '{}'")
+        return _affected(await self.pool.execute(sql, cutoff))
+
+    async def _inactive_users(self, cutoff: datetime, limit: int) -> list[int]:
+        return [int(row[0]) for row in await self.pool.fetch(_INACTIVE, cutoff, limit)]
+
+    async def _claim_job(self, job: str, now: datetime, due_before: datetime) -> bool:
+        return await self.pool.fetchval(_CLAIM_JOB, job, now, due_before) is not None
+
+    async def _users_to_reseal(self, prefix: str, after: int, limit: int) -> list[int]:
+        rows = await self.pool.fetch(_TO_RESEAL, len(prefix), prefix, after, limit)
+        return [int(row[0]) for row in rows]
+
+    async def _key_usage(self) -> dict[str, int]:
+        return {str(k): int(n) for k, n in await self.pool.fetch(_KEY_USAGE)}
 
     async def _count_users(self) -> int:
         return int(await self.pool.fetchval("SELECT COUNT(*) FROM users"))
@@ -270,7 +317,7 @@ class PostgresTransaction(Transaction):
     """Statements on the connection that holds the transaction and the user's lock."""
 
     def __init__(self, store: PostgresStore, conn: asyncpg.Connection, user_id: int) -> None:
-        super().__init__(user_id, store.now)
+        super().__init__(user_id, store.now, store.codec)
         self._conn = conn
 
     async def _seen(self, update_id: int) -> bool:
@@ -283,7 +330,7 @@ class PostgresTransaction(Transaction):
 
     async def _load_user(self) -> UserRecord | None:
         row = await self._conn.fetchrow("SELECT * FROM users WHERE user_id = $1", self.user_id)
-        return user_from_row(row) if row is not None else None
+        return user_from_row(row, self._codec) if row is not None else None
 
     async def _save_user(self, record: UserRecord, now: datetime) -> UserRecord:
         row = await self._conn.fetchrow(
@@ -296,13 +343,16 @@ class PostgresTransaction(Transaction):
             record.unreachable,
             record.created_at or now,
             now,
+            record.delete_token,
+            record.delete_expires,
+            record.notice,
         )
-        return user_from_row(row)
+        return user_from_row(row, self._codec)
 
     async def _enqueue(self, chat_id: int, method: str, params: str, now: datetime) -> int:
         sql = (
             "INSERT INTO outbox (user_id, chat_id, method, params, not_before, created_at)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $5) RETURNING id"
+            " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id"
         )
         return int(await self._conn.fetchval(sql, self.user_id, chat_id, method, params, now))
 
@@ -319,17 +369,35 @@ class PostgresTransaction(Transaction):
     async def _add_record(self, kind: str, data: str, now: datetime) -> int:
         sql = (
             "INSERT INTO records (user_id, kind, data, created_at)"
-            " VALUES ($1, $2, $3::jsonb, $4) RETURNING id"
+            " VALUES ($1, $2, $3, $4) RETURNING id"
         )
         return int(await self._conn.fetchval(sql, self.user_id, kind, data, now))
 
-    async def _export_rows(self) -> ExportTables:
-        tables: ExportTables = {}
-        for table, order in USER_TABLES.items():
-            sql = f'SELECT * FROM "{table}" WHERE user_id = $1 ORDER BY "{order}"'
-            rows = await self._conn.fetch(sql, self.user_id)
-            tables[table] = [export_row(table, dict(row)) for row in rows]
-        return tables
+    async def _records(self) -> list[Record | None]:
+        sql = "SELECT * FROM records WHERE user_id = $1 ORDER BY id"
+        rows = await self._conn.fetch(sql, self.user_id)
+        return [record_from_row(row, self._codec) for row in rows]
+
+    async def _delete_records(self) -> int:
+        sql = "DELETE FROM records WHERE user_id = $1"
+        return _affected(await self._conn.execute(sql, self.user_id))
+
+    async def _sealed_values(self) -> list[tuple[str, str, int, str]]:
+        found: list[tuple[str, str, int, str]] = []
+        for table, column in SEALED_COLUMNS:
+            key = "user_id" if table == "users" else "id"
+            sql = (f'SELECT "{key}", "{column}" FROM "{table}" WHERE user_id = $1'
+                   f' AND "{column}" IS NOT NULL')
+            if table == "outbox":
+                sql += " AND status = 'pending'"
+            for row in await self._conn.fetch(sql, self.user_id):
+                found.append((table, column, int(row[0]), str(row[1])))
+        return found
+
+    async def _rewrite(self, table: str, column: str, key: int, stored: str) -> None:
+        name = "user_id" if table == "users" else "id"
+        sql = f'UPDATE "{table}" SET "{column}" = $1 WHERE "{name}" = $2 AND user_id = $3'
+        await self._conn.execute(sql, stored, key, self.user_id)
 
     async def _delete_rows(self) -> int:
         total = 0

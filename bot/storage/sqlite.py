@@ -25,11 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.privacy.keyring import KeyRing
 from bot.storage.base import (
     DEFAULT_MAX_ATTEMPTS,
     OUTBOX_BACKLOG_SQL,
     SUPERSEDED,
-    ExportTables,
     Store,
     Transaction,
     settle,
@@ -49,11 +49,23 @@ from bot.storage.models import (
     Record,
     UserRecord,
     as_datetime,
-    export_row,
     format_ts,
     item_from_row,
     record_from_row,
     user_from_row,
+)
+from bot.storage.sealing import SEALED_COLUMNS, KeyProvider
+from bot.storage.sqlite_sql import (
+    _CLAIM_JOB,
+    _FORGET_SENT_OF_UNKNOWN,
+    _INACTIVE,
+    _KEY_USAGE,
+    _MARK_FAILED,
+    _MARK_SENT,
+    _SAVE_USER,
+    _TO_RESEAL,
+    PENDING_ALL,
+    PENDING_CHAT,
 )
 
 __all__ = ["SQLiteStore"]
@@ -61,41 +73,6 @@ __all__ = ["SQLiteStore"]
 T = TypeVar("T")
 Row = sqlite3.Row
 Params = tuple[object, ...] | dict[str, object]
-
-_SAVE_USER = """
-INSERT INTO users (user_id, chat_id, language, session, consent, unreachable,
-                   created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (user_id) DO UPDATE SET
-    chat_id = excluded.chat_id, language = excluded.language, session = excluded.session,
-    consent = excluded.consent, unreachable = excluded.unreachable,
-    updated_at = excluded.updated_at
-RETURNING *"""
-
-# A row is due if neither it nor an earlier pending row of its chat waits for a later time:
-# that keeps per-chat order across retries.  Both halves use the partial pending indexes.
-_PENDING = """
-SELECT * FROM outbox AS o
-WHERE o.status = 'pending' {chat_filter}
-  AND NOT EXISTS (
-      SELECT 1 FROM outbox AS b
-      WHERE b.status = 'pending' AND b.chat_id = o.chat_id
-        AND b.id <= o.id AND b.not_before > :now)
-ORDER BY o.id
-LIMIT :limit"""
-PENDING_ALL = _PENDING.format(chat_filter="")
-PENDING_CHAT = _PENDING.format(chat_filter="AND o.chat_id = :chat_id")
-
-_MARK_FAILED = """
-UPDATE outbox SET
-    attempts = attempts + 1,
-    last_error = :error,
-    status = CASE WHEN :permanent OR attempts + 1 >= :max THEN 'dead' ELSE 'pending' END,
-    not_before = COALESCE(:retry_at, not_before),
-    finished_at = CASE WHEN :permanent OR attempts + 1 >= :max THEN :now ELSE NULL END
-WHERE id = :id AND status = 'pending'
-RETURNING status"""
-
 
 def _rollback_if_active(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
@@ -139,8 +116,9 @@ class SQLiteStore(Store):
         clock: Clock | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         busy_timeout: float = 5.0,
+        keys: KeyRing | KeyProvider | None = None,
     ) -> None:
-        super().__init__(clock=clock, max_attempts=max_attempts)
+        super().__init__(clock=clock, max_attempts=max_attempts, keys=keys)
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self._executor: ThreadPoolExecutor | None = None
@@ -261,7 +239,8 @@ class SQLiteStore(Store):
         params = {"now": format_ts(now), "limit": limit, "chat_id": chat_id}
         sql = PENDING_ALL if chat_id is None else PENDING_CHAT
         if claim_until is None:
-            return [item_from_row(row) for row in await self._exclusive(_rows, sql, params)]
+            rows = await self._exclusive(_rows, sql, params)
+            return [item_from_row(row, self.codec) for row in rows]
         until = format_ts(claim_until)
 
         def claim(conn: sqlite3.Connection) -> list[Row]:
@@ -271,15 +250,16 @@ class SQLiteStore(Store):
             return rows
 
         rows = await self._exclusive(_atomic, claim)
-        return [replace(item_from_row(row), not_before=claim_until) for row in rows]
+        return [replace(item_from_row(row, self.codec), not_before=claim_until) for row in rows]
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
-        sql = (
-            "UPDATE outbox SET status = 'sent', message_id = ?, finished_at = ?"
-            " WHERE id = ? AND status = 'pending'"
-        )
-        params = (message_id, format_ts(now), outbox_id)
-        return await self._exclusive(_rowcount, sql, params) == 1
+        def sent(conn: sqlite3.Connection) -> bool:
+            if _rowcount(conn, _MARK_SENT, (message_id, format_ts(now), outbox_id)) != 1:
+                return False
+            _rowcount(conn, _FORGET_SENT_OF_UNKNOWN, (outbox_id,))
+            return True
+
+        return await self._exclusive(_atomic, sent)
 
     async def _mark_failed(
         self,
@@ -300,14 +280,6 @@ class SQLiteStore(Store):
         rows = await self._exclusive(_rows, _MARK_FAILED, params)
         return OutboxStatus(rows[0]["status"]) if rows else None
 
-    async def _records(self, user_id: int, kind: str | None) -> list[Record]:
-        if kind is None:
-            sql, params = "SELECT * FROM records WHERE user_id = ? ORDER BY id", (user_id,)
-        else:
-            sql = "SELECT * FROM records WHERE user_id = ? AND kind = ? ORDER BY id"
-            params = (user_id, kind)
-        return [record_from_row(row) for row in await self._exclusive(_rows, sql, params)]
-
     async def _purge_inbox(self, cutoff: datetime) -> int:
         sql = "DELETE FROM inbox WHERE seen_at < ?"
         return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
@@ -315,6 +287,26 @@ class SQLiteStore(Store):
     async def _purge_outbox(self, cutoff: datetime) -> int:
         sql = "DELETE FROM outbox WHERE status <> 'pending' AND finished_at < ?"
         return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+
+    async def _scrub_dead(self, cutoff: datetime) -> int:
+        sql = ("UPDATE outbox SET params = '{}'"
+               " WHERE status = 'dead' AND finished_at < ? AND params <> '{}'")
+        return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+
+    async def _inactive_users(self, cutoff: datetime, limit: int) -> list[int]:
+        rows = await self._exclusive(_rows, _INACTIVE, (format_ts(cutoff), limit))
+        return [int(row[0]) for row in rows]
+
+    async def _claim_job(self, job: str, now: datetime, due_before: datetime) -> bool:
+        params = (job, format_ts(now), format_ts(due_before))
+        return bool(await self._exclusive(_atomic, lambda c: _rows(c, _CLAIM_JOB, params)))
+
+    async def _users_to_reseal(self, prefix: str, after: int, limit: int) -> list[int]:
+        params = {"n": len(prefix), "p": prefix, "after": after, "limit": limit}
+        return [int(row[0]) for row in await self._exclusive(_rows, _TO_RESEAL, params)]
+
+    async def _key_usage(self) -> dict[str, int]:
+        return {str(k): int(n) for k, n in await self._exclusive(_rows, _KEY_USAGE)}
 
     async def _count_users(self) -> int:
         rows = await self._exclusive(_rows, "SELECT COUNT(*) FROM users")
@@ -344,7 +336,7 @@ class SQLiteTransaction(Transaction):
     """Statements of one open ``BEGIN IMMEDIATE`` transaction, each run on the worker."""
 
     def __init__(self, store: SQLiteStore, user_id: int) -> None:
-        super().__init__(user_id, store.now)
+        super().__init__(user_id, store.now, store.codec)
         self._call = store._call  # no connection lock: the transaction already holds it
 
     async def _seen(self, update_id: int) -> bool:
@@ -357,7 +349,7 @@ class SQLiteTransaction(Transaction):
 
     async def _load_user(self) -> UserRecord | None:
         rows = await self._call(_rows, "SELECT * FROM users WHERE user_id = ?", (self.user_id,))
-        return user_from_row(rows[0]) if rows else None
+        return user_from_row(rows[0], self._codec) if rows else None
 
     async def _save_user(self, record: UserRecord, now: datetime) -> UserRecord:
         stamp = format_ts(now)
@@ -370,8 +362,11 @@ class SQLiteTransaction(Transaction):
             int(record.unreachable),
             format_ts(record.created_at) if record.created_at is not None else stamp,
             stamp,
+            record.delete_token,
+            format_ts(record.delete_expires) if record.delete_expires is not None else None,
+            record.notice,
         )
-        return user_from_row((await self._call(_rows, _SAVE_USER, params))[0])
+        return user_from_row((await self._call(_rows, _SAVE_USER, params))[0], self._codec)
 
     async def _enqueue(self, chat_id: int, method: str, params: str, now: datetime) -> int:
         sql = (
@@ -398,13 +393,31 @@ class SQLiteTransaction(Transaction):
         sql = "INSERT INTO records (user_id, kind, data, created_at) VALUES (?, ?, ?, ?)"
         return await self._call(_lastrowid, sql, (self.user_id, kind, data, format_ts(now)))
 
-    async def _export_rows(self) -> ExportTables:
-        tables: ExportTables = {}
-        for table, order in USER_TABLES.items():
-            sql = f'SELECT * FROM "{table}" WHERE user_id = ? ORDER BY "{order}"'
-            rows = await self._call(_rows, sql, (self.user_id,))
-            tables[table] = [export_row(table, dict(row)) for row in rows]
-        return tables
+    async def _records(self) -> list[Record | None]:
+        sql = "SELECT * FROM records WHERE user_id = ? ORDER BY id"
+        rows = await self._call(_rows, sql, (self.user_id,))
+        return [record_from_row(row, self._codec) for row in rows]
+
+    async def _delete_records(self) -> int:
+        sql = "DELETE FROM records WHERE user_id = ?"
+        return await self._call(_rowcount, sql, (self.user_id,))
+
+    async def _sealed_values(self) -> list[tuple[str, str, int, str]]:
+        found: list[tuple[str, str, int, str]] = []
+        for table, column in SEALED_COLUMNS:
+            key = "user_id" if table == "users" else "id"
+            sql = (f'SELECT "{key}", "{column}" FROM "{table}" WHERE user_id = ?'
+                   f' AND "{column}" IS NOT NULL')
+            if table == "outbox":
+                sql += " AND status = 'pending'"
+            for row in await self._call(_rows, sql, (self.user_id,)):
+                found.append((table, column, int(row[0]), str(row[1])))
+        return found
+
+    async def _rewrite(self, table: str, column: str, key: int, stored: str) -> None:
+        name = "user_id" if table == "users" else "id"
+        sql = f'UPDATE "{table}" SET "{column}" = ? WHERE "{name}" = ? AND user_id = ?'
+        await self._call(_rowcount, sql, (stored, key, self.user_id))
 
     async def _delete_rows(self) -> int:
         total = 0

@@ -28,6 +28,8 @@ from telegram.ext import AIORateLimiter, Application, TypeHandler
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.core.compile import CompiledBundle
+from bot.privacy.keysource import key_source
+from bot.privacy.retention import Upkeep
 from bot.reload import DialogueReloader
 from bot.safety import Screen
 from bot.storage import Store, open_store
@@ -51,6 +53,7 @@ class Runtime:
     store: Store | None = None
     sender: Sender | None = None
     router: Router | None = None
+    upkeep: Upkeep | None = None
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     menu: CommandMenu | None = None
     health_server: tornado.httpserver.HTTPServer | None = None  # on HEALTH_PORT
@@ -87,15 +90,20 @@ def build_application(settings: Settings, compiled: CompiledBundle,
 
 
 async def _start(app: Application, runtime: Runtime) -> None:
-    runtime.store = open_store(runtime.settings.database_url)
+    settings = runtime.settings
+    keys = key_source(settings.database_url, settings.data_key)
+    runtime.store = open_store(settings.database_url, keys=keys)
     await runtime.store.open()
+    runtime.upkeep = Upkeep(runtime.store, settings.retention_days)
     runtime.sender = Sender(app.bot, runtime.store)
     conversation = Conversation(runtime.store, runtime.compiled, Screen.load(), render)
-    runtime.router = Router(conversation, runtime.sender)
+    runtime.router = Router(conversation, runtime.sender,
+                            retention_days=settings.retention_days)
     if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
         runtime.reloader.attach(conversation)
     runtime.menu = await register_commands(app.bot, runtime.compiled)  # optional: never fails
     await runtime.sender.start()
+    runtime.upkeep.start()
     runtime.health_server = serve_health(runtime)
     log.info("relbot started (%s mode)", "webhook" if runtime.settings.webhook else "polling")
 
@@ -116,6 +124,8 @@ async def _stop(runtime: Runtime) -> None:
     if runtime.health_server is not None:
         runtime.health_server.stop()
     await _finish_sending(runtime)  # already done in polling mode; webhook mode: here
+    if runtime.upkeep is not None:
+        await runtime.upkeep.close()
     if runtime.store is not None:
         await runtime.store.close()
     log.info("relbot stopped")

@@ -9,19 +9,18 @@ polite answer or is ignored, and never raises.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Bot, InputFile, Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import Conversation, Incoming
 from bot.core.types import IntentInvoked, LanguageSet, Started, Typed, decode_callback
-from bot.logs import user_ref
+from bot.privacy.desk import PrivacyDesk, parse_delete_data
 from bot.tg.render import CHOSEN_MARK, ApiCall, PressedMessage
 from bot.tg.sender import Sender
 
@@ -37,10 +36,14 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 class Router:
-    def __init__(self, conversation: Conversation, sender: Sender) -> None:
+    def __init__(self, conversation: Conversation, sender: Sender, *,
+                 retention_days: int = 365) -> None:
         self.conversation = conversation
         self.sender = sender
         self.compiled = conversation.compiled
+        self.retention_days = retention_days
+        self.desk = PrivacyDesk(conversation.store, conversation.compiled,
+                                conversation.language_for)
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """python-telegram-bot's entry point (a TypeHandler for every Update)."""
@@ -50,12 +53,13 @@ class Router:
         return self.compiled.string(key, language)
 
     def notice(self, chat_id: int, key: str, buttons: list[tuple[str, str]] | None = None,
-               *, keys: bool = True) -> Callable[[str], ApiCall]:
+               *, keys: bool = True, **values: Any) -> Callable[[str], ApiCall]:
         """A reply in the person's language, built once the conversation knows it (their
         stored choice). Buttons are (callback_data, label string key, or label if not keys)."""
 
         def build(language: str) -> ApiCall:
-            params: dict[str, Any] = {"chat_id": chat_id, "text": self.text(key, language)}
+            text = self.compiled.string(key, language, **values)
+            params: dict[str, Any] = {"chat_id": chat_id, "text": text}
             if buttons:
                 params["reply_markup"] = {"inline_keyboard": [
                     [{"text": self.text(label, language) if keys else label,
@@ -125,8 +129,8 @@ class Router:
                 **base, event=LanguageSet(code), extra=(chosen,),
                 pressed=PressedMessage(message.message_id, _text_of(message))))
             await _answer(bot, query.id, None)
-        elif data in ("privacy:delete", "privacy:keep"):
-            await self.privacy_choice(bot, query.id, data, base, message.message_id)
+        elif data.startswith("privacy:"):
+            await self.delete_answered(bot, query.id, data, base, message.message_id)
             return
         else:
             press = decode_callback(data)
@@ -154,6 +158,12 @@ class Router:
         base = dict(update_id=update.update_id, user_id=user.id, chat_id=chat_id,
                     language_code=user.language_code)
         text = message.text
+        command = text.split()[0].split("@")[0].lower() if text and text[0] == "/" else ""
+        if command in ("/export", "/delete"):
+            action = self.desk.export if command == "/export" else self.desk.ask_delete
+            await action(update.update_id, user.id, chat_id, user.language_code)
+            self.sender.kick(chat_id)
+            return
         if text is None:
             incoming = Incoming(**base, extra=(self.notice(chat_id, "unsupported"),))
         elif text.startswith("/"):
@@ -161,8 +171,6 @@ class Router:
         else:
             incoming = Incoming(**base, event=Typed(text))
         handled = await self.conversation.handle(incoming)
-        if not handled.duplicate and text and text.split()[0].split("@")[0] == "/export":
-            await self.export(bot, user.id, chat_id, handled.language)
         self.sender.kick(chat_id, urgent=handled.urgent)
 
     def command(self, text: str, base: dict[str, Any], chat_id: int) -> Incoming:
@@ -180,37 +188,24 @@ class Router:
             return Incoming(**base, extra=(
                 self.notice(chat_id, "language_prompt", buttons, keys=False),))
         if name == "privacy":
-            return Incoming(**base, extra=(self.notice(chat_id, "privacy"),))
-        if name == "delete":
-            buttons = [("privacy:delete", "delete_yes"), ("privacy:keep", "delete_no")]
-            return Incoming(**base, extra=(self.notice(chat_id, "delete_confirm", buttons),))
-        if name == "export":
-            return Incoming(**base)
+            return Incoming(**base, extra=(
+                self.notice(chat_id, "privacy", days=self.retention_days),))
         return Incoming(**base, event=Typed(text))
 
-    async def export(self, bot: Bot, user_id: int, chat_id: int, language: str) -> None:
-        """Send everything stored about the person as a JSON file (directly, not stored)."""
-        data = await self.conversation.store.export_user(user_id)
-        body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
-        try:
-            await bot.send_document(chat_id, InputFile(body, filename="relbot-my-data.json"),
-                                    caption=self.text("export_caption", language))
-        except TelegramError as exc:
-            log.warning("export could not be sent: %s", type(exc).__name__)
-
-    async def privacy_choice(self, bot: Bot, query_id: str, data: str, base: dict[str, Any],
-                             message_id: int) -> None:
-        handled = await self.conversation.handle(Incoming(**base))
-        await _answer(bot, query_id, None)
-        chat_id, user_id = base["chat_id"], base["user_id"]
-        if handled.duplicate:
+    async def delete_answered(self, bot: Bot, query_id: str, data: str,
+                              base: dict[str, Any], message_id: int) -> None:
+        """A press on a /delete confirmation: only the newest, unexpired one acts."""
+        parsed = parse_delete_data(data)
+        if parsed is None:  # forged, or a button from before confirmations had tokens
+            fallback = self.conversation.language_for(None, base["language_code"])
+            await _answer(bot, query_id, self.text("stale_button", fallback))
             return
-        if data == "privacy:keep":
-            await _edit(bot, chat_id, message_id, self.text("delete_kept", handled.language))
-            return
-        removed = await self.conversation.store.delete_user(user_id)
-        log.info("user data deleted user=%s rows=%d", user_ref(user_id), removed)
-        await _edit(bot, chat_id, message_id, self.text("delete_done", handled.language))
+        answer, token = parsed
+        notice = await self.desk.answer_delete(
+            base["update_id"], base["user_id"], base["chat_id"], base["language_code"],
+            message_id, answer, token)
+        await _answer(bot, query_id, notice)
+        self.sender.kick(base["chat_id"])
 
 
 def _text_of(message: Any) -> str:
@@ -233,10 +228,3 @@ async def _send(bot: Bot, chat_id: int, text: str) -> None:
         await bot.send_message(chat_id, text)
     except TelegramError as exc:
         log.warning("send failed: %s", type(exc).__name__)
-
-
-async def _edit(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
-    try:
-        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-    except TelegramError as exc:
-        log.warning("edit failed: %s", type(exc).__name__)

@@ -29,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.logs import user_ref
 from bot.storage import OutboxItem, Store
+from bot.tg.files import inflate_files
 
 __all__ = ["ChatBucket", "Sender"]
 
@@ -208,7 +209,7 @@ class Sender:
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> int | None:
         """Make a stored call through the Bot's typed method of the same Bot API name."""
-        kwargs = dict(params)
+        kwargs = inflate_files(dict(params))
         if isinstance(kwargs.get("reply_markup"), Mapping):
             kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(kwargs["reply_markup"], self.bot)
         function = getattr(self.bot, method, None)

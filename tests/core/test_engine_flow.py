@@ -126,13 +126,13 @@ def test_module_variables_are_forgotten_at_the_end_but_kept_ones_stay(
     assert chat.session.vars["nickname"] == "friend"
 
 
-def test_without_consent_kept_text_is_forgotten_on_the_way_to_the_menu(chat: Chat) -> None:
+def test_without_consent_kept_text_is_forgotten_when_its_module_ends(chat: Chat) -> None:
     at_path(chat)
     chat.press("A walk")
-    chat.press("Finish")
-    assert chat.session.vars["nickname"] == "friend"  # kept while idle ...
-    chat.start("tour")  # ... but the menu (the tour, here) starts without it
-    assert "nickname" not in chat.session.vars and chat.session.vars["language"] == "en"
+    out = chat.press("Finish")
+    assert chat.texts == ["Bye for now, friend."]  # the goodbye still uses it ...
+    assert out[-1] == Ended("tour")
+    assert dict(chat.session.vars) == {"language": "en"}  # ... and then it is gone
 
 
 def test_text_while_idle_says_so_and_opens_the_menu(chat: Chat) -> None:

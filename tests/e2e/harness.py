@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -35,6 +36,9 @@ from urllib.parse import urlsplit
 import asyncpg
 from fakegram import BotMessage, FakeTelegram
 
+from bot.privacy.keyring import KeyRing, new_key_entry
+from bot.privacy.keysource import key_file_for
+
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = REPO / "dialogues"
 EXAMPLES = REPO / "dialogues" / "examples"
@@ -43,6 +47,8 @@ POSTGRES_URL = os.environ.get(
     "RELBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 SKIP_POSTGRES = os.environ.get("RELBOT_SKIP_POSTGRES") == "1"
+#: DATA_KEY of every bot on PostgreSQL (required there); SQLite bots generate a key file.
+E2E_DATA_KEY = new_key_entry("e2e")
 
 WAIT = 20.0  # seconds; generous for slow CI machines, never reached when things work
 STALE = "That button is from an earlier step."
@@ -101,8 +107,10 @@ class BotProcess:
             "LOG_LEVEL": "INFO",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
-        for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "PORT"):
+        for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "PORT", "DATA_KEY", "RETENTION_DAYS"):
             self.env.pop(name, None)
+        if not self.database_url.startswith("sqlite:"):
+            self.env["DATA_KEY"] = E2E_DATA_KEY
         if webhook:
             self.env.update(
                 WEBHOOK_URL=self.webhook_url,
@@ -333,10 +341,29 @@ class Person:
 
 # ---- the database behind the bot's back ------------------------------------------------------
 class Database:
-    """Raw reads of relbot's tables, independent of the bot's storage code."""
+    """Raw reads of relbot's tables, independent of the bot's storage code; sealed values
+    are opened with the bot's key (its key file, or the e2e DATA_KEY)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+
+    def keys(self) -> KeyRing:
+        path = key_file_for(self.url)
+        if path is None:
+            return KeyRing.parse(E2E_DATA_KEY)
+        return KeyRing.parse(path.read_text(encoding="ascii"))
+
+    def opened(self, table: str, column: str, user_id: int, stored: str | None) -> str | None:
+        """A sealed column's plaintext (as the bot would read it)."""
+        if stored is None or not stored.startswith("rb1."):
+            return stored
+        return self.keys().open(stored, f"{table}.{column}:{user_id}")
+
+    def records(self, user_id: int) -> list[tuple[str, Any]]:
+        """(kind, data) of the person's saved records, opened, oldest first."""
+        rows = self.query("SELECT kind, data FROM records WHERE user_id = ? ORDER BY id", user_id)
+        return [(str(kind), json.loads(self.opened("records", "data", user_id, data) or "{}"))
+                for kind, data in rows]
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         if self.url.startswith("sqlite:///"):
@@ -375,7 +402,7 @@ class Database:
         language, session, consent, unreachable = rows[0]
         return {
             "language": language,
-            "session": session,
+            "session": self.opened("users", "session", user_id, session),
             "consent": consent,
             "unreachable": bool(unreachable),
         }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from fakegram import FakeTelegram
 
-from .harness import Database, Person, Scenarios
+from .harness import Database, Person, Scenarios, wait_until
 
 MENU = "There's no set order, and you can stop at any point."
 MENU_ES = "No hay un orden fijo y puedes parar en cualquier momento."
@@ -81,9 +81,9 @@ def daily_checkin_by_buttons(ana: Person, db: Database, *, store: bool) -> None:
     assert user is not None and user["language"] == "en"
     consent = json.loads(user["consent"])
     assert consent == {"adult": True, "store_answers": store}
-    records = db.query("SELECT kind, data FROM records WHERE user_id = ?", ana.id)
+    records = db.records(ana.id)
     if store:
-        assert [(kind, json.loads(data)) for kind, data in records] == [
+        assert records == [
             (
                 "daily_checkin",
                 {
@@ -140,8 +140,7 @@ def daily_checkin_by_typing_in_spanish(bea: Person, db: Database) -> None:
     bea.expect_nothing_more()
     user = db.user(bea.id)
     assert user is not None and user["language"] == "es"
-    records = db.query("SELECT kind, data FROM records WHERE user_id = ?", bea.id)
-    assert [(kind, json.loads(data)) for kind, data in records] == [
+    assert db.records(bea.id) == [
         (
             "daily_checkin",
             {
@@ -231,13 +230,20 @@ def export_and_delete(ana: Person, db: Database) -> None:
     ana.expect("Small things like that add up", "Doing this day by day", "Saved with", MENU)
 
     ana.command("export")
-    (document,) = ana.expect("Here is everything I have stored about you.")
-    assert document.kind == "document" and document.file is not None
-    assert document.file.filename == "relbot-my-data.json"
-    exported = json.loads(document.file.content or b"")
-    assert exported["user_id"] == ana.id
-    tables = exported["tables"]
-    assert [(r["kind"], r["data"]) for r in tables["records"]] == [
+    text_doc, json_doc = ana.expect("Everything I have stored about you, to read.",
+                                    "The same, as a JSON file for other apps.")
+    assert text_doc.kind == json_doc.kind == "document"
+    assert text_doc.file is not None and json_doc.file is not None
+    assert text_doc.file.filename.startswith("relbot-my-data-")
+    assert text_doc.file.filename.endswith(".txt") and json_doc.file.filename.endswith(".json")
+    readable = (text_doc.file.content or b"").decode()
+    for words in ("Your relbot data", "Keep my answers: yes", "Daily check-in, 20",
+                  "Mood (0-10): 6", "Note: Said no to overtime",
+                  "What you did for yourself: A long bath"):
+        assert words in readable, (words, readable)
+    exported = json.loads(json_doc.file.content or b"")
+    assert (exported["format"], exported["version"]) == ("relbot-export", 1)
+    assert [(r["kind"], r["answers"]) for r in exported["saved"]] == [
         (
             "daily_checkin",
             {
@@ -249,9 +255,8 @@ def export_and_delete(ana: Person, db: Database) -> None:
             },
         )
     ]
-    (user,) = tables["users"]
-    assert user["consent"] == {"adult": True, "store_answers": True}
-    assert user["language"] == "en"
+    assert exported["settings"]["consent"] == {"adult": True, "store_answers": True}
+    assert exported["settings"]["language"] == "en"
 
     ana.command("delete")
     (confirm,) = ana.expect("This erases everything I have stored about you, for good.")
@@ -272,17 +277,10 @@ def export_and_delete(ana: Person, db: Database) -> None:
     )
     assert done.text.startswith("Done. Everything I had stored about you is gone.")
     assert done.buttons == []
-    assert db.rows_about(ana.id) == {"users": 0, "inbox": 0, "outbox": 0, "records": 0}
+    wait_until(lambda: not any(db.rows_about(ana.id).values()), what="no row about her")
 
     ana.command("export")
-    (again,) = ana.expect("Here is everything I have stored about you.")
-    assert again.file is not None
-    after = json.loads(again.file.content or b"")["tables"]
-    assert after["records"] == []
-    assert all(row["consent"] == {} for row in after["users"])
-    leftover = json.dumps(after)
-    for gone in ("Said no to overtime", "A long bath", "daily_checkin", "store_answers"):
-        assert gone not in leftover
+    ana.expect("I have nothing stored about you.")
 
 
 # ---- all of them at once ----------------------------------------------------------------------

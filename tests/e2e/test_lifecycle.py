@@ -150,8 +150,8 @@ def test_privacy_text(own_fake: FakeTelegram, tmp_path: Path) -> None:
     ana = Person(own_fake, next_user_id())
     with running(BotProcess(own_fake, tmp_path)):
         ana.command("privacy")
-        (text,) = ana.expect("What I keep: your language, where you are in a module")
-        assert "/export sends you a copy of everything; /delete erases all of it." in (
+        (text,) = ana.expect("What I keep: your language, where you are in an exercise")
+        assert "/export sends you a copy of everything; /delete erases all of it" in (
             text.text or ""
         )
 

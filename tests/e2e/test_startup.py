@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from fakegram import FakeTelegram
 
+from bot.privacy.keyring import new_key_entry
+
 from .conftest import next_user_id
 from .harness import POSTGRES_URL, REPO, BotProcess, Person, free_port, running
 from .tcpproxy import TcpProxy, target_of, through
@@ -50,6 +52,8 @@ def relbot(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedP
         DATABASE_URL=f"sqlite:///{tmp_path / 'relbot.sqlite3'}",
         STARTUP_TIMEOUT="2",
     )
+    if settings.get("DATABASE_URL", "").startswith("postgres"):
+        env["DATA_KEY"] = new_key_entry()  # required with PostgreSQL (its own test elsewhere)
     env.update(settings)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

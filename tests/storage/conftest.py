@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.privacy.keyring import KeyRing, new_key_entry
 from bot.storage import PostgresStore, SQLiteStore, Store
 
 from .harness import Backend, FakeClock
@@ -61,21 +62,29 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+#: Every contract test runs with free text sealed, as the bot does.
+TEST_KEYS = KeyRing.parse(new_key_entry("test"))
+
+
 async def _backend(
     name: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Backend]:
     if name == "sqlite-file":
         path = tmp_path / "nested" / "dir" / "relbot.sqlite3"
-        yield Backend(name, lambda **kw: SQLiteStore(path, **{"clock": clock, **kw}), True)
+        yield Backend(
+            name, lambda **kw: SQLiteStore(path, **{"clock": clock, "keys": TEST_KEYS, **kw}), True
+        )
     elif name == "sqlite-memory":
-        yield Backend(name, lambda **kw: SQLiteStore(":memory:", **{"clock": clock, **kw}), False)
+        yield Backend(name, lambda **kw: SQLiteStore(
+            ":memory:", **{"clock": clock, "keys": TEST_KEYS, **kw}), False)
     else:
         request.getfixturevalue("postgres_available")
         schema = f"relbot_test_{uuid.uuid4().hex[:16]}"
 
         def make(**kw: object) -> Store:
             return PostgresStore(
-                POSTGRES_URL, schema=schema, min_size=1, max_size=5, **{"clock": clock, **kw}
+                POSTGRES_URL, schema=schema, min_size=1, max_size=5,
+                **{"clock": clock, "keys": TEST_KEYS, **kw}
             )  # type: ignore[arg-type]
 
         try:

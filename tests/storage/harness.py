@@ -78,6 +78,24 @@ class Backend:
         finally:
             await conn.close()
 
+    async def dump(self, store: Store, user_id: int) -> dict[str, list[dict[str, object]]]:
+        """Every raw row of ``user_id`` in every table with a user_id column, as stored."""
+        tables: dict[str, list[dict[str, object]]] = {}
+        for table, columns in sorted((await self.schema(store)).items()):
+            if "user_id" not in columns:
+                continue
+            names = sorted(columns)
+            select = ", ".join(f'"{c}"' for c in names)
+            sql = f'SELECT {select} FROM "{table}" WHERE user_id = {int(user_id)}'
+            rows = await self.query(store, sql)
+            tables[table] = sorted(
+                (dict(zip(names, row, strict=True)) for row in rows), key=repr)
+        return tables
+
+    async def outbox_rows(self, store: Store, user_id: int) -> list[dict[str, object]]:
+        """The person's raw outbox rows in id order."""
+        return sorted((await self.dump(store, user_id))["outbox"], key=lambda r: r["id"])  # type: ignore[arg-type, return-value]
+
     async def user_row_counts(self, store: Store, user_id: int) -> dict[str, int]:
         """Rows of ``user_id`` in every table of the schema that has a user_id column."""
         counts = {}

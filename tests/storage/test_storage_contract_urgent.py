@@ -40,7 +40,7 @@ async def _safety_reply(store: Store, user: int, *words: str) -> int:
 
 
 async def test_a_safety_reply_supersedes_the_queued_ones_of_its_chat_only(
-    store: Store, clock: FakeClock
+    store: Store, backend: Backend
 ) -> None:
     await _queue(store, 1, "q1", "q2", "q3")
     await _queue(store, 2, "other")
@@ -52,12 +52,12 @@ async def test_a_safety_reply_supersedes_the_queued_ones_of_its_chat_only(
     assert urgent.urgent is True and urgent.params["text"] == "Are you safe right now?"
     assert texts(await store.pending(chat_id=2)) == ["other"]
     assert await store.mark_sent(first.id, 1) is False  # superseded: never to be sent
-    rows = (await store.export_user(1))["tables"]["outbox"]  # type: ignore[index]
-    assert [(r["status"], r["last_error"], r["urgent"]) for r in rows] == [  # type: ignore[index]
+    rows = await backend.outbox_rows(store, 1)
+    assert [(r["status"], r["last_error"], bool(r["urgent"])) for r in rows] == [
         ("dead", SUPERSEDED, False), ("dead", SUPERSEDED, False), ("dead", SUPERSEDED, False),
         ("pending", None, True),
     ]
-    assert rows[0]["finished_at"] == clock.now.isoformat(timespec="microseconds")  # type: ignore[index]
+    assert all(r["finished_at"] is not None for r in rows[:3])
 
 
 async def test_replies_after_a_safety_reply_queue_behind_it(store: Store) -> None:
@@ -122,4 +122,5 @@ async def test_a_version_1_database_gains_the_urgent_flag(persistent_backend: Ba
         [old] = await store.pending()
         assert old.params["text"] == "old" and old.urgent is False
         versions = await persistent_backend.query(store, "SELECT MAX(version) FROM schema_version")
-        assert versions[0][0] == 2
+        assert versions[0][0] == len(POSTGRES_MIGRATIONS if isinstance(store, PostgresStore)
+                                     else SQLITE_MIGRATIONS)
