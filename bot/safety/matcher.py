@@ -1,0 +1,250 @@
+"""One language's rules, compiled: what matched in a message, and what the context says.
+
+`compile_language` turns a checked `LanguageFile` (and `common.yaml`) into regexes:
+the word lists through `bot.safety.lexicon`, the context lists into one alternation
+each, and the spelling tables for the normaliser, whose vocabulary is every word the
+rules use. `LanguageRules.hits` is the hot path: normalise, remove idioms, try each
+rule, and keep the matches no context modifier explains away.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.core.loader import Loaded
+from bot.safety.codes import report
+from bot.safety.context import Context, Scene
+from bot.safety.lexicon import Anchors, Entry, Lexicon, anchored
+from bot.safety.normalise import Normalised, Spelling, fold, normalise
+from bot.safety.rulefile import CommonFile, LanguageFile, RuleSpec
+
+__all__ = ["CompiledRule", "Finding", "Index", "LanguageRules", "compile_language"]
+
+_SPLIT = re.compile(r"[\w']+")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to match: one regex per pattern (each with parts `p0, p1...`)."""
+
+    spec: RuleSpec
+    language: str
+    patterns: tuple[re.Pattern[str], ...]
+    anchors: tuple[tuple[Anchors, ...], ...]  # per pattern, per part that has anchors
+    unless: re.Pattern[str] | None = None
+
+    @property
+    def ref(self) -> str:
+        """How a flag names the rule: `en:wish_dead`."""
+        return f"{self.language}:{self.spec.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that matched a message: the category it flags (after promotions) and,
+    when a context modifier explains the match away, the modifier's name."""
+
+    rule: CompiledRule
+    category: str
+    suppressed_by: str | None = None
+
+    @property
+    def subtype(self) -> str:
+        return self.rule.spec.subtype
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    target: str
+    sources: frozenset[str]
+    when: re.Pattern[str]
+
+
+RulePattern = tuple[int, int]  # (rule number, pattern number)
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """Which patterns a message's words make worth trying at all.
+
+    Each required part of a pattern has anchors (words, or stems, one of which must be in
+    the message for that part to match). A pattern is tried only when every part's
+    anchors are present, so most patterns never run on an ordinary message. Distinct
+    anchor sets are numbered; a message's words say which sets are satisfied, and a
+    pattern is a candidate when all of its sets are."""
+
+    words: dict[str, tuple[int, ...]]  # word -> anchor sets it satisfies
+    stems: dict[str, tuple[int, ...]]
+    stem_lengths: tuple[int, ...]
+    listed: tuple[tuple[tuple[RulePattern, tuple[int, ...]], ...], ...]
+    always: frozenset[RulePattern]  # patterns without anchors
+
+    @classmethod
+    def build(cls, rules: tuple[CompiledRule, ...]) -> Index:
+        numbers: dict[Anchors, int] = {}
+        for rule in rules:
+            for anchors in rule.anchors:
+                for a in anchors:
+                    numbers.setdefault(a, len(numbers))
+        # each pattern is listed under its most selective set, with the sets it also needs
+        listed: list[list[tuple[RulePattern, tuple[int, ...]]]] = [[] for _ in numbers]
+        always: set[RulePattern] = set()
+        for r, rule in enumerate(rules):
+            for p, anchors in enumerate(rule.anchors):
+                if not anchors:
+                    always.add((r, p))
+                    continue
+                best = min(anchors, key=Anchors.score)
+                others = tuple({numbers[a] for a in anchors} - {numbers[best]})
+                listed[numbers[best]].append(((r, p), others))
+        words: dict[str, list[int]] = {}
+        stems: dict[str, list[int]] = {}
+        for a, n in numbers.items():
+            for word in a.words:
+                words.setdefault(word, []).append(n)
+            for stem in a.stems:
+                stems.setdefault(stem, []).append(n)
+        return cls({k: tuple(v) for k, v in words.items()},
+                   {k: tuple(v) for k, v in stems.items()},
+                   tuple(sorted({len(s) for s in stems})), tuple(map(tuple, listed)),
+                   frozenset(always))
+
+    def candidates(self, tokens: tuple[str, ...]) -> set[RulePattern]:
+        """The patterns worth trying on a message with these tokens."""
+        satisfied: set[int] = set()
+        for token in set(tokens):
+            satisfied.update(self.words.get(token, ()))
+            for n in self.stem_lengths:
+                if n > len(token):
+                    break
+                satisfied.update(self.stems.get(token[:n], ()))
+        found = set(self.always)
+        for number in satisfied:
+            for rp, others in self.listed[number]:
+                if all(o in satisfied for o in others):
+                    found.add(rp)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageRules:
+    language: str
+    spelling: Spelling
+    context: Context
+    rules: tuple[CompiledRule, ...]
+    promotions: tuple[Promotion, ...]
+    index: Index
+
+    def prepare(self, text: str) -> Normalised:
+        """The message as the rules see it: normalised, idioms removed."""
+        return self.context.without_idioms(normalise(text, self.spelling))
+
+    def findings(self, text: str, *, explain: bool = False) -> list[Finding]:
+        """Each rule that matched: only the flags, or with `explain` the suppressed too."""
+        norm = normalise(text, self.spelling)
+        candidates = self.index.candidates(norm.tokens)
+        if not candidates:
+            return []
+        norm = self.context.without_idioms(norm)
+        scene: Scene | None = None
+        out: list[Finding] = []
+        for r, rule in enumerate(self.rules):
+            reason: str | None = None
+            matched = False
+            for p, pattern in enumerate(rule.patterns):
+                if (r, p) not in candidates:
+                    continue
+                for match in pattern.finditer(norm.text):
+                    scene = scene or Scene(norm, self.context)
+                    matched = True
+                    reason = (_excepted(rule, match, norm.text)
+                              or self.context.suppressed(scene, match, rule.spec.category))
+                    if reason is None:
+                        break
+                if matched and reason is None:
+                    break
+            if matched and (reason is None or explain):
+                out.append(Finding(rule, self._promoted(rule.spec.category, norm), reason))
+        return out
+
+    def _promoted(self, category: str, norm: Normalised) -> str:
+        for p in self.promotions:
+            if category in p.sources and p.when.search(norm.text):
+                return p.target
+        return category
+
+
+def _speller(lf: LanguageFile) -> tuple[Spelling, dict[str, tuple[str, ...]]]:
+    """The spelling rule words go through (abbreviations only), and the folded table."""
+    table = {fold(short): tuple(_SPLIT.findall(fold(e.text))) for short, e in
+             lf.abbreviations.items()}
+    return Spelling(abbreviations=table), table
+
+
+def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
+    """Compile what `lf` holds; every problem is reported into `lf.ld`, never raised."""
+    plain, abbreviations = _speller(lf)
+    lexicon = Lexicon(lf.ld, lf.lexicon, lambda w: plain.word(fold(w)))
+    lists: dict[str, re.Pattern[str]] = {}
+    for name, entries in lf.context.items():
+        regex = _alternation(lf.ld, lexicon, entries)
+        if regex is not None:
+            lists[name] = regex
+    context = Context(lists, dict(lf.windows))
+    rules: list[CompiledRule] = []
+    seen: set[str] = set()
+    for spec in lf.rules:
+        if spec.id in seen:
+            report(lf.ld, "S011", (*spec.path, "id"), f"another rule is already called "
+                   f"'{spec.id}'")
+            continue
+        seen.add(spec.id)
+        window = spec.window if spec.window is not None else common.window
+        compiled = [(regex, anchors) for e in spec.match
+                    if (found := lexicon.pattern(e, window)) is not None
+                    and (regex := _compiled(lf.ld, found[0], e)) is not None
+                    for anchors in (found[1],)]
+        unless = _alternation(lf.ld, lexicon, list(spec.unless)) if spec.unless else None
+        if compiled:
+            rules.append(CompiledRule(spec, lf.language, tuple(c[0] for c in compiled),
+                                      tuple(c[1] for c in compiled), unless))
+    promotions = tuple(Promotion(p.target, frozenset(p.sources), regex) for p in lf.promotions
+                       if (regex := _alternation(lf.ld, lexicon, list(p.when))) is not None)
+    for short in lf.abbreviations:  # a short form's own words are vocabulary too
+        lexicon.words.update(_SPLIT.findall(fold(short)))
+    for words in abbreviations.values():
+        lexicon.words.update(words)
+    spelling = Spelling(abbreviations=abbreviations, emoji=dict(lf.emoji), leet=common.leet,
+                        vocabulary=frozenset(lexicon.words), stems=frozenset(lexicon.stems))
+    return LanguageRules(lf.language, spelling, context, tuple(rules), promotions,
+                         Index.build(tuple(rules)))
+
+
+def _excepted(rule: CompiledRule, match: re.Match[str], text: str) -> str | None:
+    """"unless" when one of the rule's `unless` entries (words next to each other, as in a
+    word list) overlaps the match: "cut myself {accident}" for "i cut myself shaving"."""
+    if rule.unless is None:
+        return None
+    start, end = match.span()
+    for exception in rule.unless.finditer(text):
+        if exception.start() < end and start < exception.end():
+            return "unless"
+    return None
+
+
+def _alternation(ld: Loaded, lexicon: Lexicon, entries: list[Entry]) -> re.Pattern[str] | None:
+    """One regex for a list of entries (words next to each other, no gaps)."""
+    alternatives = [rx for e in entries if (rx := lexicon.entry(e)) is not None]
+    if not alternatives:
+        return None
+    body = "|".join(sorted(set(alternatives), key=len, reverse=True))
+    return _compiled(ld, anchored(f"(?:{body})"), entries[0])
+
+
+def _compiled(ld: Loaded, regex: str, entry: Entry) -> re.Pattern[str] | None:
+    try:
+        return re.compile(regex)
+    except (re.error, RecursionError, OverflowError) as exc:  # a re: entry combined badly
+        report(ld, "S009", entry.path, f"'{entry.text}' does not compile: {exc}")
+        return None
