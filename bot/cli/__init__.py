@@ -1,4 +1,4 @@
-"""Command line: `relbot validate | chat | test | graph | export-text | run`.
+"""Command line: `relbot validate | chat | test | graph | export-text | run | safety-eval`.
 
 `main(argv) -> int` so that tests call it directly; `python -m bot` and the `relbot`
 console script both end up here.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import chat, graph_cmd, test_cmd, validate_cmd
+from bot.cli import chat, graph_cmd, safety_cmd, test_cmd, validate_cmd
 
 __all__ = ["main"]
 
@@ -20,7 +20,7 @@ def parser() -> argparse.ArgumentParser:
         description="relbot: practise boundaries and notice patterns, on Telegram.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (validate_cmd, chat, test_cmd, graph_cmd):
+    for module in (validate_cmd, chat, test_cmd, graph_cmd, safety_cmd):
         module.add_parser(sub)
     try:
         from bot.cli import export_cmd

@@ -19,6 +19,14 @@ words around a finding, and so does the screen:
   disclosure. Someone else's danger is never resolved by the person's own recovery.
 - **idioms**: "hit me up", "me muero de risa", "killing it". Removed before any rule is
   matched (each becomes the placeholder token `_`).
+- **joking**: laughter ("lol", "😂") in the same sentence, for the categories listed in
+  `applies_to` only (a threat to a flatmate over leftovers; never a suicide disclosure).
+- **experiencer**: who it happens to. People in chat leave out "I" ("took 30 pills"), so
+  rules may too. A `self` word in the match ("i", "me", "my") makes it the writer's;
+  otherwise the nearest subject before the match in its clause decides: one of `self`,
+  one of `others` ("she", "my friend"), or, if none, the writer. A finding
+  about someone else is not suppressed: in the categories listed in `applies_to` it
+  becomes `someone_else` ("my sister took 30 pills").
 
 All the words are data in the rule files; this module is the logic only. Pure.
 """
@@ -85,10 +93,31 @@ def _around(marks: list[int], start: int, end: int, size: int) -> Span:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """One language's compiled context lists (`negation.before` -> regex...) and windows."""
+    """One language's compiled context lists (`negation.before` -> regex...) and windows,
+    and the categories the experiencer applies to."""
 
     lists: dict[str, re.Pattern[str]]
     windows: dict[str, int]
+    applies_to: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def someone_else(self, scene: Scene, match: re.Match[str], category: str) -> bool:
+        """Whether the match is about someone other than the writer."""
+        if category not in self.applies_to.get("experiencer", ()):
+            return False
+        norm = scene.norm
+        start, end = norm.token_at(match.start()), norm.token_at(match.end() - 1) + 1
+        selves = scene.spans("experiencer.self")
+        if any(start <= s < end for s, _ in selves):
+            return False  # "i", "me" or "my" in the match: "he threatened to kill me"
+        first = scene.clause(start, start + 1)[0]
+        window = self.windows.get("experiencer", 8)
+        nearest: tuple[int, bool] | None = None  # (where it ends, is it someone else)
+        for spans, other in ((selves, False), (scene.spans("experiencer.others"), True)):
+            for s, e in spans:
+                if first <= s and e <= start and start - e <= window and (
+                        nearest is None or e > nearest[0]):
+                    nearest = (e, other)
+        return nearest is not None and nearest[1]
 
     def without_idioms(self, norm: Normalised) -> Normalised:
         idioms = self.lists.get("idioms")
@@ -109,6 +138,10 @@ class Context:
                 return modifier
         if category != "someone_else" and self._resolved(scene, start, end):
             return "resolved"
+        if category in self.applies_to.get("joking", ()):
+            first, last = scene.sentence(start, end)
+            if any(first <= s < last for s, _ in scene.spans("joking.markers")):
+                return "joking"
         return None
 
     def _negated(self, scene: Scene, match: re.Match[str], start: int, end: int,

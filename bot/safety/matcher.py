@@ -151,21 +151,24 @@ class LanguageRules:
         out: list[Finding] = []
         for r, rule in enumerate(self.rules):
             reason: str | None = None
-            matched = False
+            matched: re.Match[str] | None = None
             for p, pattern in enumerate(rule.patterns):
                 if (r, p) not in candidates:
                     continue
                 for match in pattern.finditer(norm.text):
                     scene = scene or Scene(norm, self.context)
-                    matched = True
+                    matched = match
                     reason = (_excepted(rule, match, norm.text)
                               or self.context.suppressed(scene, match, rule.spec.category))
                     if reason is None:
                         break
                 if matched and reason is None:
                     break
-            if matched and (reason is None or explain):
-                out.append(Finding(rule, self._promoted(rule.spec.category, norm), reason))
+            if matched and scene and (reason is None or explain):
+                category = rule.spec.category
+                if self.context.someone_else(scene, matched, category):
+                    category = "someone_else"
+                out.append(Finding(rule, self._promoted(category, norm), reason))
         return out
 
     def _promoted(self, category: str, norm: Normalised) -> str:
@@ -191,7 +194,8 @@ def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
         regex = _alternation(lf.ld, lexicon, entries)
         if regex is not None:
             lists[name] = regex
-    context = Context(lists, dict(lf.windows))
+    context = Context(lists, dict(lf.windows),
+                      {m: frozenset(c) for m, c in lf.applies_to.items()})
     rules: list[CompiledRule] = []
     seen: set[str] = set()
     for spec in lf.rules:

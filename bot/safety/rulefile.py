@@ -39,6 +39,8 @@ MODIFIERS: dict[str, dict[str, type]] = {
     "distance": {"before": list, "after": list, "stops_at": list, "window": int},
     "hypothetical": {"before": list, "stops_at": list, "window": int},
     "resolved": {"past": list, "now": list, "unless": list},
+    "experiencer": {"self": list, "others": list, "window": int, "applies_to": list},
+    "joking": {"markers": list, "applies_to": list},
 }
 _RULE_KEYS = {"id": str, "subtype": str, "match": list, "unless": list, "window": int,
               "should_flag": list, "should_not_flag": list}
@@ -89,6 +91,7 @@ class LanguageFile:
     emoji: dict[str, str] = field(default_factory=dict)
     context: dict[str, list[Entry]] = field(default_factory=dict)  # "negation.before" -> ...
     windows: dict[str, int] = field(default_factory=dict)  # "negation" -> 3
+    applies_to: dict[str, tuple[str, ...]] = field(default_factory=dict)  # modifier -> categories
     lexicon: dict[str, list[Entry]] = field(default_factory=dict)
     promotions: list[Promotion] = field(default_factory=list)
     ordinary: list[Entry] = field(default_factory=list)
@@ -232,6 +235,9 @@ def _context(ld: Loaded, value: Any, out: LanguageFile) -> None:
         for key, item in spec.items():
             if key == "window":
                 out.windows[modifier] = item
+            elif key == "applies_to":
+                out.applies_to[modifier] = tuple(c for i, c in enumerate(item) if _category(
+                    ld, ("context", modifier, key, i), c))
             else:
                 out.context[f"{modifier}.{key}"] = _texts(ld, ("context", modifier, key), item)
 
