@@ -22,9 +22,9 @@ words around a finding, and so does the screen:
 - **joking**: laughter ("lol", "😂") in the same sentence, for the categories listed in
   `applies_to` only (a threat to a flatmate over leftovers; never a suicide disclosure).
 - **experiencer**: who it happens to. People in chat leave out "I" ("took 30 pills"), so
-  rules may too. A `self` word in the match ("i", "me", "my") makes it the writer's;
-  otherwise the nearest subject before the match in its clause decides: one of `self`,
-  one of `others` ("she", "my friend"), or, if none, the writer. A finding
+  rules may too. A `self` or `self_object` word in the match ("i", "me", "my") makes it
+  the writer's; otherwise the nearest subject before the match in its clause decides:
+  one of `self` ("i"), one of `others` ("she", "my friend"), or, if none, the writer. A finding
   about someone else is not suppressed: in the categories listed in `applies_to` it
   becomes `someone_else` ("my sister took 30 pills").
 
@@ -107,7 +107,7 @@ class Context:
         norm = scene.norm
         start, end = norm.token_at(match.start()), norm.token_at(match.end() - 1) + 1
         selves = scene.spans("experiencer.self")
-        if any(start <= s < end for s, _ in selves):
+        if any(start <= s < end for s, _ in (*selves, *scene.spans("experiencer.self_object"))):
             return False  # "i", "me" or "my" in the match: "he threatened to kill me"
         first = scene.clause(start, start + 1)[0]
         window = self.windows.get("experiencer", 8)

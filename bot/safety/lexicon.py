@@ -11,8 +11,9 @@ messages are), where
 
 A rule's `match` pattern is the same, with one difference: between the parts of a
 pattern (each `{slot}`, and each run of plain words) up to `window` other words may
-stand, so "{i} {want} {die}" also matches "i just really want to die". Words written
-next to each other stay next to each other.
+stand, so "{i} {want} {die}" also matches "i just really want to die" (never across a
+comma or a sentence end). Words written next to each other stay next to each other, and
+a `+` glues parts together: "{violence}+me" is the verb right before "me".
 
 Two things keep matching fast on every message: word lists compile to tries (entries
 sharing a first word share one branch), and each pattern has *anchors*, the words one
@@ -86,6 +87,7 @@ class _Item:
     kind: str
     value: str
     optional: bool = False
+    glued: bool = False  # written with + to the item before
 
 
 def anchored(body: str) -> str:
@@ -94,7 +96,8 @@ def anchored(body: str) -> str:
 
 
 def _gap(window: int) -> str:
-    return rf"(?: [^ .]+){{0,{window}}} "
+    """Up to `window` words between two parts (not a comma or a sentence end)."""
+    return rf"(?: [^ .,]+){{0,{window}}} "
 
 
 def _join(parts: list[tuple[str, bool]], separator: str) -> str:
@@ -171,16 +174,19 @@ class Lexicon:
             return self._checked_regex(entry, text[3:])
         items: list[_Item] = []
         for raw in text.split():
-            slot = _SLOT.fullmatch(raw)
-            if slot:
-                if not self._exists(slot.group(1), entry):
+            for n, piece in enumerate(raw.split("+")):
+                slot = _SLOT.fullmatch(piece)
+                if slot:
+                    if not self._exists(slot.group(1), entry):
+                        return None
+                    items.append(_Item("slot", slot.group(1), bool(slot.group(2)), n > 0))
+                    continue
+                words = self._word(entry, piece)
+                if words is None:
                     return None
-                items.append(_Item("slot", slot.group(1), bool(slot.group(2))))
-                continue
-            words = self._word(entry, raw)
-            if words is None:
-                return None
-            items += words
+                if n > 0:
+                    words[0] = _Item(words[0].kind, words[0].value, glued=True)
+                items += words
         if not items or all(i.optional for i in items):
             report(self.ld, "S010", entry.path, f"'{entry.text}' has no words to match")
             return None
@@ -286,13 +292,14 @@ class Lexicon:
 
     @staticmethod
     def _parts(items: list[_Item]) -> list[list[_Item]]:
-        """Each slot its own part, each run of plain words one part."""
+        """Each slot its own part, each run of plain words one part, and what `+` glues
+        one part."""
         parts: list[list[_Item]] = []
         for item in items:
-            if item.kind == "slot" or not parts or parts[-1][-1].kind == "slot":
-                parts.append([item])
-            else:
+            if parts and (item.glued or (item.kind != "slot" and parts[-1][-1].kind != "slot")):
                 parts[-1].append(item)
+            else:
+                parts.append([item])
         return parts
 
     def _anchors_of(self, items: list[_Item]) -> Anchors | None:

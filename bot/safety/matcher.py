@@ -16,7 +16,7 @@ from bot.core.loader import Loaded
 from bot.safety.codes import report
 from bot.safety.context import Context, Scene
 from bot.safety.lexicon import Anchors, Entry, Lexicon, anchored
-from bot.safety.normalise import Normalised, Spelling, fold, normalise
+from bot.safety.normalise import SENTENCE, Normalised, Spelling, fold, normalise
 from bot.safety.rulefile import CommonFile, LanguageFile, RuleSpec
 
 __all__ = ["CompiledRule", "Finding", "Index", "LanguageRules", "compile_language"]
@@ -168,12 +168,14 @@ class LanguageRules:
                 category = rule.spec.category
                 if self.context.someone_else(scene, matched, category):
                     category = "someone_else"
-                out.append(Finding(rule, self._promoted(category, norm), reason))
+                out.append(Finding(rule, self._promoted(category, rule.spec.subtype, norm),
+                                   reason))
         return out
 
-    def _promoted(self, category: str, norm: Normalised) -> str:
+    def _promoted(self, category: str, subtype: str, norm: Normalised) -> str:
         for p in self.promotions:
-            if category in p.sources and p.when.search(norm.text):
+            if ((category in p.sources or f"{category}/{subtype}" in p.sources)
+                    and p.when.search(norm.text)):
                 return p.target
         return category
 
@@ -227,14 +229,13 @@ def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
 
 def _excepted(rule: CompiledRule, match: re.Match[str], text: str) -> str | None:
     """"unless" when one of the rule's `unless` entries (words next to each other, as in a
-    word list) overlaps the match: "cut myself {accident}" for "i cut myself shaving"."""
+    word list) is in the match's sentence: "cut myself {accident}" for "i cut myself
+    shaving", "{joke_rule}" for "...it's a rule we made together"."""
     if rule.unless is None:
         return None
-    start, end = match.span()
-    for exception in rule.unless.finditer(text):
-        if exception.start() < end and start < exception.end():
-            return "unless"
-    return None
+    start = text.rfind(f" {SENTENCE} ", 0, match.start()) + 1
+    end = text.find(f" {SENTENCE} ", match.end())
+    return "unless" if rule.unless.search(text, start, len(text) if end < 0 else end) else None
 
 
 def _alternation(ld: Loaded, lexicon: Lexicon, entries: list[Entry]) -> re.Pattern[str] | None:

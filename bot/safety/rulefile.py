@@ -39,7 +39,8 @@ MODIFIERS: dict[str, dict[str, type]] = {
     "distance": {"before": list, "after": list, "stops_at": list, "window": int},
     "hypothetical": {"before": list, "stops_at": list, "window": int},
     "resolved": {"past": list, "now": list, "unless": list},
-    "experiencer": {"self": list, "others": list, "window": int, "applies_to": list},
+    "experiencer": {"self": list, "self_object": list, "others": list, "window": int,
+                    "applies_to": list},
     "joking": {"markers": list, "applies_to": list},
 }
 _RULE_KEYS = {"id": str, "subtype": str, "match": list, "unless": list, "window": int,
@@ -74,7 +75,8 @@ class RuleSpec:
 
 @dataclass(frozen=True, slots=True)
 class Promotion:
-    """A flag of a `sources` category becomes `target` when `when` is in the message."""
+    """A flag of a `sources` category (or `category/subtype`) becomes `target` when `when`
+    is in the message."""
 
     target: str
     sources: tuple[str, ...]
@@ -250,7 +252,8 @@ def _promotion(ld: Loaded, path: Path, value: Any, out: LanguageFile) -> None:
     if missing or not isinstance(value, dict):
         return
     target = _category(ld, (*path, "to"), spec["to"])
-    sources = [c for i, c in enumerate(spec["from"]) if _category(ld, (*path, "from", i), c)]
+    sources = [c for i, c in enumerate(spec["from"])
+               if _category(ld, (*path, "from", i), str(c).split("/", 1)[0])]
     when = _texts(ld, (*path, "when"), spec["when"])
     if target and sources and when:
         out.promotions.append(Promotion(target, tuple(sources), tuple(when)))
