@@ -22,9 +22,11 @@ words around a finding, and so does the screen:
 - **joking**: laughter ("lol", "😂") in the same sentence, for the categories listed in
   `applies_to` only (a threat to a flatmate over leftovers; never a suicide disclosure).
 - **experiencer**: who it happens to. People in chat leave out "I" ("took 30 pills"), so
-  rules may too. A `self` or `self_object` word in the match ("i", "me", "my") makes it
-  the writer's; otherwise the nearest subject before the match in its clause decides:
-  one of `self` ("i"), one of `others` ("she", "my friend"), or, if none, the writer. A finding
+  rules may too. A `self_object` word in the match ("me", "my", but not the "my" of "my
+  friend"), or a `self` word after its start, makes it the writer's. Otherwise the
+  subject nearest before the match (before its second part, when it opens with "i"), in
+  its clause, decides: one of `self` ("i"), one of `others` ("she", "my friend"; not
+  right after one of `objects_after`, "to my sister"), or, if none, the writer. A finding
   about someone else is not suppressed: in the categories listed in `applies_to` it
   becomes `someone_else` ("my sister took 30 pills").
 
@@ -106,15 +108,30 @@ class Context:
             return False
         norm = scene.norm
         start, end = norm.token_at(match.start()), norm.token_at(match.end() - 1) + 1
+        objects = {e for _, e in scene.spans("experiencer.objects_after")}
+        others = [(s, e) for s, e in scene.spans("experiencer.others") if s not in objects]
+        # "me", "my" in the match make it the writer's ("he threatened to kill me"), unless
+        # they belong to someone else ("my friend took all her pills"); so does "i" inside
+        # it ("if i report it they'll show everyone the video")
         selves = scene.spans("experiencer.self")
-        if any(start <= s < end for s, _ in (*selves, *scene.spans("experiencer.self_object"))):
-            return False  # "i", "me" or "my" in the match: "he threatened to kill me"
+        inside = [s for s, _ in scene.spans("experiencer.self_object")
+                  if not any(os <= s < oe for os, oe in others)] + [s for s, _ in selves]
+        if any(start < s < end or (s == start and s not in (t for t, _ in selves))
+               for s in inside):
+            return False
+        # otherwise the subject nearest before the match decides; when the match opens
+        # with "i", before its next part ("i think my friend's been drugged")
+        point = start
+        if any(s == start for s, _ in selves):
+            later = sorted(match.start(name) for name, value in match.groupdict().items()
+                           if value is not None and name != "p0" and name[1:].isdigit())
+            point = norm.token_at(later[0]) if later else start
         first = scene.clause(start, start + 1)[0]
         window = self.windows.get("experiencer", 8)
         nearest: tuple[int, bool] | None = None  # (where it ends, is it someone else)
-        for spans, other in ((selves, False), (scene.spans("experiencer.others"), True)):
+        for spans, other in ((selves, False), (others, True)):
             for s, e in spans:
-                if first <= s and e <= start and start - e <= window and (
+                if first <= s and e <= point and point - e <= window and (
                         nearest is None or e > nearest[0]):
                     nearest = (e, other)
         return nearest is not None and nearest[1]

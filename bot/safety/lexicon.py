@@ -12,8 +12,9 @@ messages are), where
 A rule's `match` pattern is the same, with one difference: between the parts of a
 pattern (each `{slot}`, and each run of plain words) up to `window` other words may
 stand, so "{i} {want} {die}" also matches "i just really want to die" (never across a
-comma or a sentence end). Words written next to each other stay next to each other, and
-a `+` glues parts together: "{violence}+me" is the verb right before "me".
+comma, a sentence end or a word that ends a clause, like "but"). Words written next to
+each other stay next to each other, and a `+` glues parts together: "{violence}+me" is
+the verb right before "me".
 
 Two things keep matching fast on every message: word lists compile to tries (entries
 sharing a first word share one branch), and each pattern has *anchors*, the words one
@@ -95,9 +96,13 @@ def anchored(body: str) -> str:
     return rf"(?<!\S){body}(?!\S)"
 
 
-def _gap(window: int) -> str:
-    """Up to `window` words between two parts (not a comma or a sentence end)."""
-    return rf"(?: [^ .,]+){{0,{window}}} "
+def _gap(window: int, breaks: tuple[str, ...] = ()) -> str:
+    """Up to `window` words between two parts (not a comma, a sentence end or a word that
+    ends a clause, such as "but")."""
+    if not breaks:
+        return rf"(?: [^ .,]+){{0,{window}}} "
+    stop = "|".join(map(re.escape, sorted(breaks)))
+    return rf"(?: (?!(?:{stop}) )[^ .,]+){{0,{window}}} "
 
 
 def _join(parts: list[tuple[str, bool]], separator: str) -> str:
@@ -136,6 +141,7 @@ class Lexicon:
     ld: Loaded
     lists: dict[str, list[Entry]]
     speller: WordSpeller
+    breaks: tuple[str, ...] = ()  # words a gap may not cross ("but"), like a comma
     words: set[str] = field(default_factory=set)  # every plain word used (the vocabulary)
     stems: set[str] = field(default_factory=set)  # every word* stem
     _items: dict[str, list[list[_Item]]] = field(default_factory=dict)
@@ -161,7 +167,7 @@ class Lexicon:
         optional = [len(p) == 1 and p[0].optional for p in parts]
         regex = _join([(f"(?P<p{i}>{self._piece(p[0]) if alone else self._sequence(p, ' ')})",
                         alone) for i, (p, alone) in enumerate(zip(parts, optional, strict=True))],
-                      _gap(window))
+                      _gap(window, self.breaks))
         anchors = tuple(a for p, alone in zip(parts, optional, strict=True)
                         if not alone and (a := self._anchors_of(p)) is not None)
         return anchored(regex), anchors

@@ -32,6 +32,7 @@ class CompiledRule:
     language: str
     patterns: tuple[re.Pattern[str], ...]
     anchors: tuple[tuple[Anchors, ...], ...]  # per pattern, per part that has anchors
+    with_: re.Pattern[str] | None = None
     unless: re.Pattern[str] | None = None
 
     @property
@@ -190,7 +191,9 @@ def _speller(lf: LanguageFile) -> tuple[Spelling, dict[str, tuple[str, ...]]]:
 def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
     """Compile what `lf` holds; every problem is reported into `lf.ld`, never raised."""
     plain, abbreviations = _speller(lf)
-    lexicon = Lexicon(lf.ld, lf.lexicon, lambda w: plain.word(fold(w)))
+    breaks = [t for e in lf.context.get("clause_breaks", []) for t in plain.word(fold(e.text))
+              if " " not in e.text.strip()]
+    lexicon = Lexicon(lf.ld, lf.lexicon, lambda w: plain.word(fold(w)), breaks=tuple(breaks))
     lists: dict[str, re.Pattern[str]] = {}
     for name, entries in lf.context.items():
         regex = _alternation(lf.ld, lexicon, entries)
@@ -211,10 +214,11 @@ def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
                     if (found := lexicon.pattern(e, window)) is not None
                     and (regex := _compiled(lf.ld, found[0], e)) is not None
                     for anchors in (found[1],)]
+        with_ = _alternation(lf.ld, lexicon, list(spec.with_)) if spec.with_ else None
         unless = _alternation(lf.ld, lexicon, list(spec.unless)) if spec.unless else None
         if compiled:
             rules.append(CompiledRule(spec, lf.language, tuple(c[0] for c in compiled),
-                                      tuple(c[1] for c in compiled), unless))
+                                      tuple(c[1] for c in compiled), with_, unless))
     promotions = tuple(Promotion(p.target, frozenset(p.sources), regex) for p in lf.promotions
                        if (regex := _alternation(lf.ld, lexicon, list(p.when))) is not None)
     for short in lf.abbreviations:  # a short form's own words are vocabulary too
@@ -228,14 +232,19 @@ def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
 
 
 def _excepted(rule: CompiledRule, match: re.Match[str], text: str) -> str | None:
-    """"unless" when one of the rule's `unless` entries (words next to each other, as in a
-    word list) is in the match's sentence: "cut myself {accident}" for "i cut myself
-    shaving", "{joke_rule}" for "...it's a rule we made together"."""
-    if rule.unless is None:
+    """Whether the rule's own context rules the match out, in the match's sentence:
+    "unless" when one of its `unless` entries is there ("cut myself {accident}" for "i cut
+    myself shaving"), "without" when none of its `with` entries is."""
+    if rule.unless is None and rule.with_ is None:
         return None
     start = text.rfind(f" {SENTENCE} ", 0, match.start()) + 1
-    end = text.find(f" {SENTENCE} ", match.end())
-    return "unless" if rule.unless.search(text, start, len(text) if end < 0 else end) else None
+    found = text.find(f" {SENTENCE} ", match.end())
+    end = len(text) if found < 0 else found
+    if rule.unless is not None and rule.unless.search(text, start, end):
+        return "unless"
+    if rule.with_ is not None and not rule.with_.search(text, start, end):
+        return "without"
+    return None
 
 
 def _alternation(ld: Loaded, lexicon: Lexicon, entries: list[Entry]) -> re.Pattern[str] | None:

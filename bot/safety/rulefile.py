@@ -39,12 +39,12 @@ MODIFIERS: dict[str, dict[str, type]] = {
     "distance": {"before": list, "after": list, "stops_at": list, "window": int},
     "hypothetical": {"before": list, "stops_at": list, "window": int},
     "resolved": {"past": list, "now": list, "unless": list},
-    "experiencer": {"self": list, "self_object": list, "others": list, "window": int,
-                    "applies_to": list},
+    "experiencer": {"self": list, "self_object": list, "others": list, "objects_after": list,
+                    "window": int, "applies_to": list},
     "joking": {"markers": list, "applies_to": list},
 }
-_RULE_KEYS = {"id": str, "subtype": str, "match": list, "unless": list, "window": int,
-              "should_flag": list, "should_not_flag": list}
+_RULE_KEYS = {"id": str, "subtype": str, "match": list, "with": list, "unless": list,
+              "window": int, "should_flag": list, "should_not_flag": list}
 _LANGUAGE_KEYS = {"spelling": dict, "context": dict, "lexicon": dict, "promote": list,
                   "ordinary": list, "rules": dict}
 _CONTEXT_KEYS = {**{m: dict for m in MODIFIERS}, "clause_breaks": list, "idioms": list}
@@ -66,7 +66,8 @@ class RuleSpec:
     category: str
     subtype: str
     match: tuple[Entry, ...]
-    unless: tuple[Entry, ...]
+    with_: tuple[Entry, ...]  # one of these must be in the match's sentence
+    unless: tuple[Entry, ...]  # none of these may be in the match's sentence
     window: int | None
     should_flag: tuple[Entry, ...]
     should_not_flag: tuple[Entry, ...]
@@ -276,8 +277,9 @@ def _rule(ld: Loaded, path: Path, value: Any, category: str) -> RuleSpec | None:
         if not spec["match"]:
             report(ld, "S010", (*path, "match"), f"rule '{spec['id']}' has no patterns")
         return None
+    with_ = tuple(_texts(ld, (*path, "with"), spec.get("with", [])))
     unless = tuple(_texts(ld, (*path, "unless"), spec.get("unless", [])))
-    return RuleSpec(spec["id"], category, spec["subtype"], tuple(match), unless,
+    return RuleSpec(spec["id"], category, spec["subtype"], tuple(match), with_, unless,
                     spec.get("window"),
                     tuple(_texts(ld, (*path, "should_flag"), spec.get("should_flag", []))),
                     tuple(_texts(ld, (*path, "should_not_flag"),
