@@ -3,25 +3,55 @@
 `compile_language` turns a checked `LanguageFile` (and `common.yaml`) into regexes:
 the word lists through `bot.safety.lexicon`, the context lists into one alternation
 each, and the spelling tables for the normaliser, whose vocabulary is every word the
-rules use. `LanguageRules.hits` is the hot path: normalise, remove idioms, try each
-rule, and keep the matches no context modifier explains away.
+rules use. `LanguageRules.findings` is the hot path: normalise, pick the candidate
+patterns by their anchor words, remove idioms, try them, and keep the matches no
+context modifier explains away.
+
+Compiling the rules' regexes takes Python about two seconds, and most never run on a
+given message, so a rule's regexes are compiled when first needed (`Lazy`), unless the
+caller asks for everything up front (`eager`, as `relbot validate` and the tests do, so
+that a regex that does not compile is reported, not discovered on a live message).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
 from bot.core.loader import Loaded
 from bot.safety.codes import report
 from bot.safety.context import Context, Scene
-from bot.safety.lexicon import Anchors, Entry, Lexicon, anchored
+from bot.safety.lexicon import NEVER, Anchors, Entry, Lexicon, anchored
 from bot.safety.normalise import SENTENCE, Normalised, Spelling, fold, normalise
 from bot.safety.rulefile import CommonFile, LanguageFile, RuleSpec
 
-__all__ = ["CompiledRule", "Finding", "Index", "LanguageRules", "compile_language"]
+__all__ = ["CompiledRule", "Finding", "Index", "LanguageRules", "Lazy", "compile_language"]
+
+log = logging.getLogger(__name__)
 
 _SPLIT = re.compile(r"[\w']+")
+
+
+class Lazy:
+    """A regex compiled the first time it is used. One that does not compile (already
+    reported when compiled eagerly) matches nothing, so a check never raises."""
+
+    __slots__ = ("_regex", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._regex: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            try:
+                self._regex = re.compile(self.source)
+            except (re.error, RecursionError, OverflowError):
+                log.error("a crisis screen pattern does not compile; run `relbot validate`")
+                self._regex = re.compile(NEVER)
+        return self._regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +60,10 @@ class CompiledRule:
 
     spec: RuleSpec
     language: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Lazy, ...]
     anchors: tuple[tuple[Anchors, ...], ...]  # per pattern, per part that has anchors
-    with_: re.Pattern[str] | None = None
-    unless: re.Pattern[str] | None = None
+    with_: Lazy | None = None
+    unless: Lazy | None = None
 
     @property
     def ref(self) -> str:
@@ -148,30 +178,36 @@ class LanguageRules:
         if not candidates:
             return []
         norm = self.context.without_idioms(norm)
-        scene: Scene | None = None
+        scene = Scene(norm, self.context)  # works out context spans only when asked
         out: list[Finding] = []
         for r, rule in enumerate(self.rules):
-            reason: str | None = None
-            matched: re.Match[str] | None = None
-            for p, pattern in enumerate(rule.patterns):
-                if (r, p) not in candidates:
-                    continue
-                for match in pattern.finditer(norm.text):
-                    scene = scene or Scene(norm, self.context)
-                    matched = match
-                    reason = (_excepted(rule, match, norm.text)
-                              or self.context.suppressed(scene, match, rule.spec.category))
-                    if reason is None:
-                        break
-                if matched and reason is None:
-                    break
-            if matched and scene and (reason is None or explain):
-                category = rule.spec.category
-                if self.context.someone_else(scene, matched, category):
-                    category = "someone_else"
+            found = self._judge(rule, [p for n, p in enumerate(rule.patterns)
+                                       if (r, n) in candidates], scene)
+            if found is not None and (found[1] is None or explain):
+                category, reason = found
                 out.append(Finding(rule, self._promoted(category, rule.spec.subtype, norm),
                                    reason))
         return out
+
+    def _judge(self, rule: CompiledRule, patterns: list[Lazy],
+               scene: Scene) -> tuple[str, str | None] | None:
+        """(category, why explained away) for one rule, or None if it does not match. An
+        unexplained match about the writer wins; failing that, one about someone else
+        (`someone_else`); failing that, why the first match was explained away."""
+        text = scene.norm.text
+        first: tuple[str, str | None] | None = None
+        about_other = False
+        for pattern in patterns:
+            for match in pattern.regex.finditer(text):
+                reason = (_excepted(rule, match, text)
+                          or self.context.suppressed(scene, match, rule.spec.category))
+                first = first or (rule.spec.category, reason)
+                if reason is not None:
+                    continue
+                if not self.context.someone_else(scene, match, rule.spec.category):
+                    return rule.spec.category, None
+                about_other = True
+        return ("someone_else", None) if about_other else first
 
     def _promoted(self, category: str, subtype: str, norm: Normalised) -> str:
         for p in self.promotions:
@@ -188,8 +224,11 @@ def _speller(lf: LanguageFile) -> tuple[Spelling, dict[str, tuple[str, ...]]]:
     return Spelling(abbreviations=table), table
 
 
-def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
-    """Compile what `lf` holds; every problem is reported into `lf.ld`, never raised."""
+def compile_language(lf: LanguageFile, common: CommonFile, *,
+                     eager: bool = True) -> LanguageRules:
+    """Compile what `lf` holds; every problem is reported into `lf.ld`, never raised.
+    With `eager`, every regex is compiled now (and one that does not compile reported);
+    otherwise each rule's regexes are compiled when first needed."""
     plain, abbreviations = _speller(lf)
     breaks = [t for e in lf.context.get("clause_breaks", []) for t in plain.word(fold(e.text))
               if " " not in e.text.strip()]
@@ -212,10 +251,10 @@ def compile_language(lf: LanguageFile, common: CommonFile) -> LanguageRules:
         window = spec.window if spec.window is not None else common.window
         compiled = [(regex, anchors) for e in spec.match
                     if (found := lexicon.pattern(e, window)) is not None
-                    and (regex := _compiled(lf.ld, found[0], e)) is not None
+                    and (regex := _lazy(lf.ld, found[0], e, eager)) is not None
                     for anchors in (found[1],)]
-        with_ = _alternation(lf.ld, lexicon, list(spec.with_)) if spec.with_ else None
-        unless = _alternation(lf.ld, lexicon, list(spec.unless)) if spec.unless else None
+        with_ = _lazy_alternation(lf.ld, lexicon, list(spec.with_), eager)
+        unless = _lazy_alternation(lf.ld, lexicon, list(spec.unless), eager)
         if compiled:
             rules.append(CompiledRule(spec, lf.language, tuple(c[0] for c in compiled),
                                       tuple(c[1] for c in compiled), with_, unless))
@@ -240,20 +279,41 @@ def _excepted(rule: CompiledRule, match: re.Match[str], text: str) -> str | None
     start = text.rfind(f" {SENTENCE} ", 0, match.start()) + 1
     found = text.find(f" {SENTENCE} ", match.end())
     end = len(text) if found < 0 else found
-    if rule.unless is not None and rule.unless.search(text, start, end):
+    if rule.unless is not None and rule.unless.regex.search(text, start, end):
         return "unless"
-    if rule.with_ is not None and not rule.with_.search(text, start, end):
+    if rule.with_ is not None and not rule.with_.regex.search(text, start, end):
         return "without"
     return None
 
 
-def _alternation(ld: Loaded, lexicon: Lexicon, entries: list[Entry]) -> re.Pattern[str] | None:
+def _alternation_source(lexicon: Lexicon, entries: list[Entry]) -> str | None:
     """One regex for a list of entries (words next to each other, no gaps)."""
     alternatives = [rx for e in entries if (rx := lexicon.entry(e)) is not None]
     if not alternatives:
         return None
-    body = "|".join(sorted(set(alternatives), key=len, reverse=True))
-    return _compiled(ld, anchored(f"(?:{body})"), entries[0])
+    return anchored(f"(?:{'|'.join(sorted(set(alternatives), key=len, reverse=True))})")
+
+
+def _alternation(ld: Loaded, lexicon: Lexicon, entries: list[Entry]) -> re.Pattern[str] | None:
+    source = _alternation_source(lexicon, entries)
+    return None if source is None else _compiled(ld, source, entries[0])
+
+
+def _lazy_alternation(ld: Loaded, lexicon: Lexicon, entries: list[Entry],
+                      eager: bool) -> Lazy | None:
+    source = _alternation_source(lexicon, entries) if entries else None
+    return None if source is None else _lazy(ld, source, entries[0], eager)
+
+
+def _lazy(ld: Loaded, source: str, entry: Entry, eager: bool) -> Lazy | None:
+    """`source` to compile when first used, or now (None, reported, if it does not)."""
+    lazy = Lazy(source)
+    if eager:
+        compiled = _compiled(ld, source, entry)
+        if compiled is None:
+            return None
+        lazy._regex = compiled
+    return lazy
 
 
 def _compiled(ld: Loaded, regex: str, entry: Entry) -> re.Pattern[str] | None:

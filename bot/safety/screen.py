@@ -8,7 +8,7 @@ the person's message into the `sos` intent; what happens next is the routes' bus
 `Screen.from_texts` is pure (file name -> YAML text); `Screen.load` reads the shipped
 folder. Neither raises: a broken rule file is reported in `diagnostics`, its broken
 entries are left out, and the screen keeps working with the rest. The person's language
-is screened, and English too, since people switch.
+is screened, and English when that language's rules match nothing (people switch).
 
 When several categories match, the one listed first in `common.yaml`'s `precedence`
 wins (an attempt or a plan before anything else; child abuse before domestic
@@ -65,8 +65,10 @@ class Screen:
     diagnostics: tuple[Diagnostic, ...] = ()
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> Screen:
-        """The rules in `folder` (default: the shipped ones). Never raises."""
+    def load(cls, folder: Path | None = None, *, examples: bool = False) -> Screen:
+        """The rules in `folder` (default: the shipped ones). Never raises. Quick: regexes
+        are compiled when first needed and the examples are not tried, unless `examples`
+        asks for the full check (as `relbot validate` does)."""
         folder = RULES_DIR if folder is None else folder
         texts: dict[str, str] = {}
         unreadable: list[Diagnostic] = []
@@ -80,7 +82,7 @@ class Screen:
             except OSError as exc:
                 unreadable.append(
                     file_problem(str(path), "S016", f"cannot be read ({exc.strerror})"))
-        screen = cls.from_texts(texts, folder=str(folder))
+        screen = cls.from_texts(texts, folder=str(folder), examples=examples)
         if unreadable:
             screen = cls(screen.languages, screen.ranks, (*unreadable, *screen.diagnostics))
         errors = sum(d.severity is Severity.ERROR for d in screen.diagnostics)
@@ -93,7 +95,9 @@ class Screen:
     def from_texts(cls, texts: Mapping[str, str], *, folder: str = "rules",
                    examples: bool = True) -> Screen:
         """Build the screen from rule-file texts (file name -> YAML). Pure; never raises.
-        With `examples`, every rule's examples are tried and mismatches reported."""
+        With `examples` (the default), every regex is compiled now and every rule's
+        examples are tried, so `diagnostics` holds every problem; without, regexes are
+        compiled when first needed."""
         common: CommonFile | None = None
         files: list[LanguageFile] = []
         diagnostics: list[Diagnostic] = []
@@ -110,7 +114,7 @@ class Screen:
             common = CommonFile(Loaded(f"{folder}/common.yaml", None))
         if not any(f.language == FALLBACK for f in files):
             diagnostics.append(file_problem(f"{folder}/{FALLBACK}.yaml", "S016", "is missing"))
-        languages = {f.language: compile_language(f, common) for f in files}
+        languages = {f.language: compile_language(f, common, eager=examples) for f in files}
         screen = cls(languages, _ranks(common), ())
         _check_precedence(common, languages)
         if examples:
@@ -120,7 +124,7 @@ class Screen:
         return cls(screen.languages, screen.ranks, tuple(found))
 
     def check(self, text: str, language: str) -> Flag | None:
-        """What the text suggests, or None. Screens `language` and English."""
+        """What the text suggests, or None. Screens `language` (English as a fallback)."""
         findings = self.findings(text, language)
         if not findings:
             return None
@@ -129,14 +133,15 @@ class Screen:
         return Flag(best.category, best.subtype, best.rule.ref, also)
 
     def findings(self, text: str, language: str, *, explain: bool = False) -> list[Finding]:
-        """Every rule that matched, in the person's language and English; with `explain`,
-        also the matches a context modifier explained away (`suppressed_by`)."""
-        out: list[Finding] = []
-        for lang in dict.fromkeys((language, FALLBACK)):
-            rules = self.languages.get(lang)
-            if rules is not None:
-                out += rules.findings(text, explain=explain)
-        return out
+        """Every rule that matched; with `explain`, also the matches a context modifier
+        explained away (`suppressed_by`). The person's language is screened first; English
+        only when its rules matched nothing at all (people switch languages, but a match the
+        person's own rules explained away, "una charla sobre el suicidio", stays explained)."""
+        rules = self.languages.get(language)
+        found = rules.findings(text, explain=True) if rules is not None else []
+        if not found and language != FALLBACK and FALLBACK in self.languages:
+            found = self.languages[FALLBACK].findings(text, explain=True)
+        return found if explain else [f for f in found if f.suppressed_by is None]
 
     def rank(self, finding: Finding) -> int:
         """A finding's place in the precedence (lower wins)."""
