@@ -1,4 +1,5 @@
-"""`relbot validate [PATH...]`: every problem in the dialogues, as a compiler would list it."""
+"""`relbot validate [PATH...]`: every problem in the dialogues and the crisis screen's
+rules, as a compiler would list it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from bot.cli.folders import default_dir, load_folder, read_text, transcript_file
 from bot.core.diagnostics import Diagnostic, format_human, format_json, has_errors
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
+from bot.safety.screen import RULES_DIR, Screen
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check dialogue files and print every problem")
+    p = sub.add_parser("validate", help="check dialogue and crisis-rule files, print every problem")
     p.add_argument("paths", nargs="*", type=Path,
-                   help="dialogue folders or files (default: the shipped dialogues)")
+                   help="dialogue folders or files, or a crisis-rules folder (default: the "
+                        "shipped dialogues and crisis rules)")
     p.add_argument("--format", choices=("human", "json"), default="human")
     p.set_defaults(func=run)
 
@@ -24,8 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def collect(paths: list[Path]) -> list[Diagnostic]:
     """Diagnostics for folders (everything in them) or single files (theirs only)."""
     out: list[Diagnostic] = []
-    for path in paths or [default_dir()]:
-        if path.is_dir():
+    for path in paths or [default_dir(), RULES_DIR]:
+        if path.is_dir() and (path / "common.yaml").is_file():  # the crisis screen's rules
+            out += Screen.load(path, examples=True).diagnostics
+        elif path.is_dir():
             _, diagnostics = load_folder(path)
             out += diagnostics
             for f in transcript_files(path):

@@ -164,11 +164,11 @@ def _texts(ld: Loaded, path: Path, values: list[Any]) -> list[Entry]:
     return out
 
 
-def _category(ld: Loaded, path: Path, name: Any) -> str | None:
+def _category(ld: Loaded, path: Path, name: Any, *, key: bool = False) -> str | None:
     if name in CATEGORIES:
         return str(name)
     hint = did_you_mean(str(name), CATEGORIES) or f"use one of: {', '.join(CATEGORIES)}"
-    report(ld, "S006", path, f"'{name}' is not a crisis category", hint=hint)
+    report(ld, "S006", path, f"'{name}' is not a crisis category", hint=hint, key=key)
     return None
 
 
@@ -188,7 +188,7 @@ def load_language(text: str, file: str, language: str) -> LanguageFile:
     out = LanguageFile(ld, language)
     top = _mapping(ld, (), ld.data if ld.data is not None else {}, _LANGUAGE_KEYS,
                    f"{language}.yaml")
-    if ld.data is not None and "rules" not in top and isinstance(ld.data, dict):
+    if "rules" not in top and not any(d.code in ("S001", "S004") for d in ld.diagnostics):
         report(ld, "S005", (), "the file needs `rules:`", hint="add `rules:` with the rules")
     _spelling(ld, top.get("spelling"), out)
     _context(ld, top.get("context"), out)
@@ -203,7 +203,7 @@ def load_language(text: str, file: str, language: str) -> LanguageFile:
     out.ordinary = _texts(ld, ("ordinary",), top.get("ordinary", []))
     for category, rules in top.get("rules", {}).items():
         path = ("rules", category)
-        if _category(ld, path, category) and _typed(ld, path, rules, list):
+        if _category(ld, path, category, key=True) and _typed(ld, path, rules, list):
             out.rules += [r for i, raw in enumerate(rules)
                           if (r := _rule(ld, (*path, i), raw, category)) is not None]
     return out
