@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.loader import Loaded
 from bot.safety.codes import report
@@ -110,6 +110,7 @@ class Index:
     stem_lengths: tuple[int, ...]
     listed: tuple[tuple[tuple[RulePattern, tuple[int, ...]], ...], ...]
     always: frozenset[RulePattern]  # patterns without anchors
+    seen: dict[str, tuple[int, ...]] = field(default_factory=dict)  # token -> anchor sets
 
     @classmethod
     def build(cls, rules: tuple[CompiledRule, ...]) -> Index:
@@ -141,15 +142,25 @@ class Index:
                    tuple(sorted({len(s) for s in stems})), tuple(map(tuple, listed)),
                    frozenset(always))
 
+    def satisfies(self, token: str) -> tuple[int, ...]:
+        """The anchor sets one token satisfies (worked out once per token, then cached)."""
+        known = self.seen.get(token)
+        if known is None:
+            found = set(self.words.get(token, ()))
+            for n in self.stem_lengths:
+                if n > len(token):
+                    break
+                found.update(self.stems.get(token[:n], ()))
+            if len(self.seen) >= 50_000:
+                self.seen.clear()
+            known = self.seen[token] = tuple(found)
+        return known
+
     def candidates(self, tokens: tuple[str, ...]) -> set[RulePattern]:
         """The patterns worth trying on a message with these tokens."""
         satisfied: set[int] = set()
         for token in set(tokens):
-            satisfied.update(self.words.get(token, ()))
-            for n in self.stem_lengths:
-                if n > len(token):
-                    break
-                satisfied.update(self.stems.get(token[:n], ()))
+            satisfied.update(self.satisfies(token))
         found = set(self.always)
         for number in satisfied:
             for rp, others in self.listed[number]:
@@ -180,9 +191,12 @@ class LanguageRules:
         norm = self.context.without_idioms(norm)
         scene = Scene(norm, self.context)  # works out context spans only when asked
         out: list[Finding] = []
-        for r, rule in enumerate(self.rules):
-            found = self._judge(rule, [p for n, p in enumerate(rule.patterns)
-                                       if (r, n) in candidates], scene)
+        by_rule: dict[int, list[int]] = {}
+        for r, p in sorted(candidates):
+            by_rule.setdefault(r, []).append(p)
+        for r, numbers in by_rule.items():
+            rule = self.rules[r]
+            found = self._judge(rule, [rule.patterns[p] for p in numbers], scene)
             if found is not None and (found[1] is None or explain):
                 category, reason = found
                 out.append(Finding(rule, self._promoted(category, rule.spec.subtype, norm),
