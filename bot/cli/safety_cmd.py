@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         items, found = read_corpus(path.read_text(encoding="utf-8", errors="replace"),
                                    str(path), path.stem)
-        corpus[path.stem] = items
+        language = items[0].language if items else path.stem
+        corpus[language] = corpus.get(language, []) + items
         problems += found
     screen = Screen.load(args.rules)
     report = evaluate(screen, corpus)

@@ -98,11 +98,14 @@ class Report:
 
 
 def read_corpus(text: str, file: str, language: str) -> tuple[list[Labelled], list[str]]:
-    """The messages of one corpus file, and a line per entry that could not be used."""
+    """The messages of one corpus file (in its `language:`, else `language`), and a line
+    per entry that could not be used."""
     ld = load_yaml(text, file)
     problems = [str(d) for d in ld.diagnostics]
     data: Any = ld.data
     messages = data.get("messages") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("language"), str):
+        language = data["language"]
     if not isinstance(messages, list):
         return [], [*problems, f"{file}: expected `messages:` with a list of messages"]
     known = {*CATEGORIES, NONE}
