@@ -19,8 +19,9 @@ words around a finding, and so does the screen:
   disclosure. Someone else's danger is never resolved by the person's own recovery.
 - **idioms**: "hit me up", "me muero de risa", "killing it". Removed before any rule is
   matched (each becomes the placeholder token `_`).
-- **joking**: laughter ("lol", "😂") in the same sentence, for the categories listed in
-  `applies_to` only (a threat to a flatmate over leftovers; never a suicide disclosure).
+- **joking**: laughter ("lol", "😂") in the same sentence, for the categories (or
+  `category/subtype`) listed in `applies_to` only: a threat to a flatmate over leftovers,
+  "my dad will kill me lol"; never a suicide disclosure.
 - **experiencer**: who it happens to. People in chat leave out "I" ("took 30 pills"), so
   rules may too. A `self_object` word in the match ("me", "my", but not the "my" of "my
   friend"), or a `self` word after its start, makes it the writer's. Otherwise the
@@ -143,7 +144,8 @@ class Context:
         text = idioms.sub(IDIOM, norm.text)
         return Normalised(tuple(text.split(" ")), text)
 
-    def suppressed(self, scene: Scene, match: re.Match[str], category: str) -> str | None:
+    def suppressed(self, scene: Scene, match: re.Match[str], category: str,
+                   subtype: str = "") -> str | None:
         """Why this match is not a disclosure (a modifier's name), or None if it is."""
         norm = scene.norm
         start, end = norm.token_at(match.start()), norm.token_at(match.end() - 1) + 1
@@ -155,7 +157,8 @@ class Context:
                 return modifier
         if category != "someone_else" and self._resolved(scene, start, end):
             return "resolved"
-        if category in self.applies_to.get("joking", ()):
+        joking = self.applies_to.get("joking", frozenset())
+        if category in joking or f"{category}/{subtype}" in joking:
             first, last = scene.sentence(start, end)
             if any(first <= s < last for s, _ in scene.spans("joking.markers")):
                 return "joking"

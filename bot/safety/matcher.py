@@ -213,8 +213,8 @@ class LanguageRules:
         about_other = False
         for pattern in patterns:
             for match in pattern.regex.finditer(text):
-                reason = (_excepted(rule, match, text)
-                          or self.context.suppressed(scene, match, rule.spec.category))
+                reason = (_excepted(rule, match, text) or self.context.suppressed(
+                    scene, match, rule.spec.category, rule.spec.subtype))
                 first = first or (rule.spec.category, reason)
                 if reason is not None:
                     continue

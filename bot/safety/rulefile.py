@@ -238,9 +238,9 @@ def _context(ld: Loaded, value: Any, out: LanguageFile) -> None:
         for key, item in spec.items():
             if key == "window":
                 out.windows[modifier] = item
-            elif key == "applies_to":
+            elif key == "applies_to":  # categories, or category/subtype
                 out.applies_to[modifier] = tuple(c for i, c in enumerate(item) if _category(
-                    ld, ("context", modifier, key, i), c))
+                    ld, ("context", modifier, key, i), str(c).split("/", 1)[0]))
             else:
                 out.context[f"{modifier}.{key}"] = _texts(ld, ("context", modifier, key), item)
 
