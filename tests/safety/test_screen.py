@@ -156,3 +156,19 @@ def test_the_bot_quick_screen_flags_exactly_as_the_fully_checked_one() -> None:
                                language, language)
         for item in items:
             assert quick.check(item.text, language) == shipped().check(item.text, language)
+
+
+def test_the_screen_imports_no_telegram_or_database_module() -> None:
+    """Pure like the core: every adapter (Telegram, terminal, transcripts, the browser
+    preview) can screen without pulling in Telegram or a database driver."""
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.safety, bot.safety.evaluate\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('telegram', 'asyncpg', 'sqlite3', '_sqlite3', 'httpx') or m.startswith('bot.tg') "
+            "or m.startswith('bot.storage'))\n"
+            "print(bad)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
