@@ -1,4 +1,5 @@
-"""`relbot validate [PATH...]`: every problem in the dialogues, as a compiler would list it.
+"""`relbot validate [PATH...]`: every problem in the dialogues and the crisis screen's
+rules, as a compiler would list it.
 
 The listing leads with causes: problems that follow from another are folded under it
 (`--all` lists them). A single module file outside a dialogues folder is checked in the
@@ -14,14 +15,16 @@ from bot.cli.folders import default_dir, load_file, load_folder, read_text, tran
 from bot.core.diagnostics import CODES, Diagnostic, format_human, format_json, has_errors
 from bot.core.format import TRANSCRIPT, check_shape
 from bot.core.loader import load_yaml
+from bot.safety.screen import RULES_DIR, Screen
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check dialogue files and print every problem")
+    p = sub.add_parser("validate", help="check dialogue and crisis-rule files, print every problem")
     p.add_argument("paths", nargs="*", type=Path,
-                   help="dialogue folders or files (default: the shipped dialogues)")
+                   help="dialogue folders or files, or a crisis-rules folder (default: the "
+                        "shipped dialogues and crisis rules)")
     p.add_argument("--format", choices=("human", "json"), default="human")
     p.add_argument("--all", action="store_true",
                    help="also list the problems that follow from another (folded by default)")
@@ -31,8 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def collect(paths: list[Path]) -> list[Diagnostic]:
     """Diagnostics for folders (everything in them) or single files (theirs only)."""
     out: list[Diagnostic] = []
-    for path in paths or [default_dir()]:
-        if path.is_dir():
+    for path in paths or [default_dir(), RULES_DIR]:
+        if path.is_dir() and (path / "common.yaml").is_file():  # the crisis screen's rules
+            out += Screen.load(path, examples=True).diagnostics
+        elif path.is_dir():
             _, diagnostics = load_folder(path)
             out += diagnostics
             for f in transcript_files(path):

@@ -33,7 +33,7 @@ from .helpers import EXAMPLES, SHIPPED, compile_folder
 DISCLOSURES = {  # unambiguous for today's screen, in each language
     "suicide_self_harm": ("I want to kill myself", "Ya no quiero vivir"),
     "domestic_violence": ("My husband hits me", "Mi pareja me pega"),
-    "child_abuse": ("my dad hits me", "Mi pareja pega a mi hija"),
+    "child_abuse": ("I'm 14 and my dad hits me", "Mi pareja pega a mi hija"),
     "sexual_violence": ("He raped me", "Me violó"),
     "harm_to_others": ("I am going to kill him", "Voy a matar a mi vecino"),
     "someone_else": ("My friend wants to kill himself", "Mi amiga quiere suicidarse"),

@@ -17,6 +17,8 @@ from .conftest import Server, start_server
 QUESTION_ES = "¿Hubo hoy algún momento en que un límite importara?"
 QUESTION_EN = "Was there a moment today when a boundary mattered?"
 
+RELOAD = 10_000  # ms for an edit to show: the file poll plus a re-check, on a loaded machine
+
 
 def _current(page: Page) -> object:
     return page.locator("#graph .node.current")
@@ -111,7 +113,7 @@ def test_saving_the_file_reloads_it_keeps_the_chat_and_shows_diagnostics(
     # reword the question: the chat stays at it, and /help shows it in the new words
     _edit(server.path, QUESTION_EN, "Was there a moment today when one of your limits mattered?")
     expect(page.locator("#log .note")).to_have_text(
-        "reloaded: the chat stays where it was", timeout=3000)
+        "reloaded: the chat stays where it was", timeout=RELOAD)
     page.fill("#text", "/help")
     page.press("#text", "Enter")
     expect(page.locator("#log .bot .bubble").last).to_have_text(
@@ -120,7 +122,7 @@ def test_saving_the_file_reloads_it_keeps_the_chat_and_shows_diagnostics(
     # a misspelt target: the diagnostic appears, underlined, and the chat goes on
     _edit(server.path, "    goto: boundary\n", "    goto: boundry\n")
     problem = page.locator("#diagnostics li").first
-    expect(problem).to_contain_text("daily_checkin.yaml:42:11 · D011 error", timeout=3000)
+    expect(problem).to_contain_text("daily_checkin.yaml:42:11 · D011 error", timeout=RELOAD)
     expect(problem).to_contain_text("no state 'boundry'")
     expect(problem).to_contain_text("hint: did you mean 'boundary'?")
     expect(problem.locator(".squiggle")).to_have_text("boundry")
@@ -143,7 +145,7 @@ def test_saving_the_file_reloads_it_keeps_the_chat_and_shows_diagnostics(
     page.click("#back")
     expect(page.locator("#log .note").first).to_have_text(
         "reloaded: the state daily_checkin.boundary is gone, so the module started again",
-        timeout=3000)
+        timeout=RELOAD)
     expect(page.locator("#diagnostics")).to_have_text("No problems. The file is ready.")
     expect(_current(page)).to_have_attribute("data-state", "mood")
 
@@ -158,7 +160,7 @@ def test_a_file_with_errors_explains_itself_and_starts_once_fixed(
         expect(page.locator("#log .note")).to_contain_text("The file has errors")
         expect(page.locator("#diagnostics li")).to_have_count(1)
         _edit(module_file, "    goto: boundry\n", "    goto: boundary\n")
-        expect(page.locator("#status")).to_have_text("playing daily_checkin in en", timeout=3000)
+        expect(page.locator("#status")).to_have_text("playing daily_checkin in en", timeout=RELOAD)
         expect(_current(page)).to_have_attribute("data-state", "mood")
     finally:
         page.close()
