@@ -44,6 +44,8 @@ class Settings:
     health_max_age: float = 300.0  # seconds the oldest unsent reply may wait
     data_key: str | None = None  # DATA_KEY: the key ring that seals free text at rest
     retention_days: int = 365  # RETENTION_DAYS: inactive people's answers are deleted after
+    send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
+    time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -123,6 +125,8 @@ class Settings:
             health_max_age=_number(source, "HEALTH_MAX_AGE", 300.0),
             data_key=data_key,
             retention_days=retention,
+            send_retry_hours=_number(source, "SEND_RETRY_HOURS", 6.0, kind="a number of hours"),
+            time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
         )
 
 
@@ -133,8 +137,10 @@ def _port(source: Mapping[str, str], name: str, default: str) -> int:
     return int(text)
 
 
-def _number(source: Mapping[str, str], name: str, default: float, *, whole: bool = False) -> float:
-    text = source.get(name)
+def _number(source: Mapping[str, str], name: str, default: float, *, whole: bool = False,
+            kind: str = "a number of seconds") -> float:
+    """A positive number setting, or a one-line ConfigError."""
+    text = (source.get(name) or "").strip()
     if not text:
         return default
     try:
@@ -142,7 +148,7 @@ def _number(source: Mapping[str, str], name: str, default: float, *, whole: bool
     except ValueError:
         value = -1
     if not value > 0 or value == float("inf"):
-        kind = "a whole number" if whole else "a number of seconds"
+        kind = "a whole number" if whole else kind
         raise ConfigError(f"{name} must be {kind} above 0, not {text!r}")
     return value
 

@@ -56,6 +56,9 @@ class Incoming:
     # Adapter replies to send in order, before the step's; a callable gets the person's
     # language (their stored choice, which only the transaction knows).
     extra: tuple[ApiCall | Callable[[str], ApiCall], ...] = ()
+    # Replies whose buttons carry the session's step (language, step), so that a second
+    # tap, or a tap after the person moved on, is stale (the /language keyboard).
+    stepped: tuple[Callable[[str, int], ApiCall], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,7 @@ class Conversation:
             if "language" not in session.vars:
                 session = replace(session, vars={**session.vars, "language": language})
             calls = [c if isinstance(c, ApiCall) else c(language) for c in incoming.extra]
+            calls += [build(language, session.step) for build in incoming.stepped]
             outputs: tuple[Output, ...] = ()
             urgent = False
             if incoming.event is not None:
@@ -106,6 +110,8 @@ class Conversation:
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
                 session, outputs, urgent = turn.session, turn.outputs, turn.urgent
+                if any(isinstance(o, Stale) for o in outputs):
+                    calls = []  # a stale press changes nothing, the adapter's replies neither
                 notice = notice_for(user)  # retention or a lost key: say so, once
                 if notice is not None:
                     outputs = (Message(compiled.string(notice, language)), *outputs)

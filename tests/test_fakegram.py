@@ -558,22 +558,41 @@ def test_stall_applies_when_the_client_waits(fake: FakeTelegram) -> None:
             f"{fake.base_url}{fake.token}/sendMessage", data={"chat_id": ANA, "text": "held"}
         )
     assert reply.json()["ok"] is True
-    assert [(s.method, s.applied) for s in fake.stalls()] == [("sendMessage", True)]
+    assert [(s.method, s.applied, s.answered) for s in fake.stalls()] == [
+        ("sendMessage", True, True)
+    ]
     assert [m.text for m in fake.messages(ANA)] == ["held"]
 
 
-def test_stall_discards_when_the_client_times_out(fake: FakeTelegram) -> None:
+def test_a_stalled_call_takes_effect_at_once_however_late_the_answer(fake: FakeTelegram) -> None:
+    fake.send_text(ANA, "hi")
+    fake.stall("sendMessage", 0.6)
+    with httpx.Client(timeout=5) as client:
+        sending = threading.Thread(
+            target=client.post,
+            args=(f"{fake.base_url}{fake.token}/sendMessage",),
+            kwargs={"data": {"chat_id": ANA, "text": "seen before the answer"}},
+        )
+        sending.start()
+        fake.wait_for(lambda: fake.messages(ANA), timeout=0.4, what="the message, unanswered")
+        assert fake.calls("sendMessage")[0].finished is None  # still waiting for the answer
+        sending.join()
+    assert fake.calls("sendMessage")[0].ok
+
+
+def test_stall_applies_even_when_the_client_times_out(fake: FakeTelegram) -> None:
+    """As Telegram: the call took effect; only the client does not know it."""
     fake.send_text(ANA, "hi")
     fake.stall("sendMessage", 0.4)
     with httpx.Client(timeout=0.1) as client, pytest.raises(httpx.ReadTimeout):
         client.post(f"{fake.base_url}{fake.token}/sendMessage", data={"chat_id": ANA, "text": "x"})
     fake.wait_for(fake.stalls, timeout=3)
-    assert fake.stalls()[0].applied is False
-    assert fake.messages(ANA) == []
-    assert fake.calls("sendMessage")[0].outcome == "discarded"
+    assert (fake.stalls()[0].applied, fake.stalls()[0].answered) == (True, False)
+    assert [m.text for m in fake.messages(ANA)] == ["x"]
+    assert fake.calls("sendMessage")[0].outcome == "unanswered"
 
 
-def test_stall_discards_when_the_bot_process_is_killed(fake: FakeTelegram) -> None:
+def test_stall_applies_even_when_the_bot_process_is_killed(fake: FakeTelegram) -> None:
     fake.send_text(ANA, "hi")
     fake.stall("sendMessage", 0.5)
     script = textwrap.dedent(
@@ -590,8 +609,22 @@ def test_stall_discards_when_the_bot_process_is_killed(fake: FakeTelegram) -> No
     finally:
         process.wait(10)
     fake.wait_for(fake.stalls, timeout=3)
-    assert [s.applied for s in fake.stalls()] == [False]
-    assert fake.messages(ANA) == []
+    assert [(s.applied, s.answered) for s in fake.stalls()] == [(True, False)]
+    assert [m.text for m in fake.messages(ANA)] == ["about to crash"]
+
+
+async def test_outage_fails_every_call_of_a_method_for_a_while(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.send_text(ANA, "hi")
+    fake.outage("sendMessage", 0.5, status=502)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(ANA, "during")
+    await bot.send_chat_action(ANA, "typing")  # other methods work
+    await asyncio.sleep(0.6)
+    await bot.send_message(ANA, "after")
+    assert [m.text for m in fake.messages(ANA)] == ["after"]
+    assert [c.status for c in fake.calls("sendMessage")] == [502, 200]
 
 
 def test_wait_for_failure_shows_what_was_received(fake: FakeTelegram) -> None:

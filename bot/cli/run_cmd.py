@@ -30,6 +30,7 @@ FLAGS = {  # flag -> environment variable of the same meaning
     "health_port": "HEALTH_PORT", "startup_timeout": "STARTUP_TIMEOUT",
     "health_max_backlog": "HEALTH_MAX_BACKLOG", "health_max_age": "HEALTH_MAX_AGE",
     "retention_days": "RETENTION_DAYS",
+    "send_retry_hours": "SEND_RETRY_HOURS",
 }
 
 

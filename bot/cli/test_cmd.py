@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 from bot.cli import record_cmd
-from bot.cli.folders import compiled_or_exit, default_dir, read_text, transcript_files
+from bot.cli.folders import compiled_or_exit, default_dir, load_yaml_file, transcript_files
 from bot.core.compile import CompiledBundle
 from bot.core.diagnostics import format_human
 from bot.core.format import TRANSCRIPT, check_shape
-from bot.core.loader import load_yaml
 from bot.core.transcript import coverage_report, run_transcript_file
 from bot.core.transition_words import transition_words
 from bot.safety import Screen
@@ -53,7 +52,7 @@ def run_folder(folder: Path, *, show_missing: bool) -> bool:
     covered: set[tuple[str, str, str, str, str]] = set()
     passed = failed = 0
     for path in transcript_files(folder):
-        ld = load_yaml(read_text(path), str(path))
+        ld = load_yaml_file(path)
         if not check_shape(ld, TRANSCRIPT):
             print(format_human(ld.diagnostics))
             failed += 1

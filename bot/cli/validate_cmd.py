@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.folders import default_dir, load_file, load_folder, read_text, transcript_files
+from bot.cli.folders import default_dir, load_file, load_folder, load_yaml_file, transcript_files
 from bot.core.diagnostics import CODES, Diagnostic, format_human, format_json, has_errors
 from bot.core.format import TRANSCRIPT, check_shape
-from bot.core.loader import load_yaml
 from bot.safety.screen import RULES_DIR, Screen
 
 __all__ = ["add_parser", "run"]
@@ -41,13 +40,13 @@ def collect(paths: list[Path]) -> list[Diagnostic]:
             _, diagnostics = load_folder(path)
             out += diagnostics
             for f in transcript_files(path):
-                ld = load_yaml(read_text(f), str(f))
+                ld = load_yaml_file(f)
                 check_shape(ld, TRANSCRIPT)
                 out += ld.diagnostics
         elif path.is_file():
             folder = path.parent
             if folder.name == "tests":
-                ld = load_yaml(read_text(path), str(path))
+                ld = load_yaml_file(path)
                 check_shape(ld, TRANSCRIPT)
                 out += ld.diagnostics
                 continue

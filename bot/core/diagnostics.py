@@ -254,6 +254,18 @@ CODES: dict[str, Descriptor] = {
            "resources: [crisis]   on a state with `choices:`",
            "Show the numbers in a state that goes on (`goto:`) to the question, so the "
            "question stays last, right above its buttons."),
+        _D("D060", E, "File is not UTF-8 text",
+           "this file is not UTF-8 text: byte 0x{byte} cannot be read as a character",
+           "a file saved as Latin-1 or Windows-1252 (é stored as the single byte 0xE9)",
+           "Save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8) and check "
+           "the characters around the position shown."),
+        _D("D061", E, "File cannot be read", "cannot read this file: {reason}",
+           "a folder, a pipe, a broken link or a file over 1 MB named tour.yaml",
+           "Make it a regular, readable text file under 1 MB, or move it out of the folder."),
+        _D("D062", E, "File too complex to load", "too complex to load: {problem}",
+           "more than 100 *aliases, or anchors that expand to millions of values",
+           "Write the repeated parts out instead of using &anchors and *aliases (at most "
+           "100 aliases and 200,000 values per file)."),
         _D("W301", W, "Missing translation", "missing '{lang}' translation",
            "say: {en: Hello}   in a module whose languages are [en, es]",
            "Add the missing language; people see the English until then."),

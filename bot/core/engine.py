@@ -120,10 +120,15 @@ class _Run(SafetySteps):
         if isinstance(event, LanguageSet):
             if event.language not in self.c.config.languages:
                 return _UNCHANGED
+            if event.step is not None and event.step != self.step:  # a second tap, or old
+                self.out.append(Stale(self.c.string("stale_button", self.lang)))
+                return _UNCHANGED
             self.assign((("language", event.language),))
             where = self.where()
             if where is not None:
                 self.reask(where[1])
+            else:
+                self.step += 1  # the keyboard that chose it goes stale, like a question's
             return None
         where = self.where()
         if where is None:

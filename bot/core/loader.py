@@ -8,7 +8,13 @@ to its position. Three YAML habits are switched off because they hurt authors:
 `checked:` date in the resources file, it is checked as text with a position), and a
 duplicate key is reported instead of silently keeping the last one.
 
-This module reads text it is given; reading files is the caller's business.
+Loading is bounded, so that no file can make `validate` or `run` hang or eat the
+memory: at most `MAX_ALIASES` aliases (a "billion laughs" file of nested anchors would
+otherwise expand to billions of values), `MAX_VALUES` values after expansion, and
+`MAX_DEPTH` levels of nesting. Each limit is a positioned diagnostic, never an exception.
+
+This module reads text it is given; reading files is the caller's business
+(`bot.cli.folders`, which also caps the size and checks the encoding).
 """
 
 from __future__ import annotations
@@ -24,19 +30,62 @@ from yaml.resolver import Resolver
 
 from bot.core.diagnostics import CODES, Diagnostic, Key, Span
 
-__all__ = ["Loaded", "Path", "Position", "load_yaml"]
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_VALUES", "Loaded", "Path", "Position", "load_yaml"]
 
 Path = tuple[str | int, ...]
 Position = tuple[int, int]  # 1-based line, column
+
+MAX_ALIASES = 100
+MAX_VALUES = 200_000
+MAX_DEPTH = 64
 
 _BOOL = "tag:yaml.org,2002:bool"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
+class _TooComplex(Exception):
+    """A loading limit was hit at `mark`; becomes diagnostic `code` (D062, or D001 for
+    nesting) with `problem` as its message's detail."""
+
+    def __init__(self, code: str, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.code, self.problem = code, problem
+        self.position: Position = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+class _Bounded(Composer):
+    """Composition with the limits above: aliases are counted where they are read, nesting
+    where it deepens, and merged mappings (`<<: *x`) where they grow."""
+
+    _aliases = 0
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _TooComplex("D062", f"more than {MAX_ALIASES} aliases (*name) in one file",
+                                  self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooComplex("D001", f"nested more than {MAX_DEPTH} levels deep",
+                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        super().flatten_mapping(node)  # type: ignore[misc]
+        if len(node.value) > MAX_VALUES:
+            raise _TooComplex("D062", f"merged mappings (<<) expand to more than {MAX_VALUES:,} "
+                              "values", node.start_mark)
+
+
 def _author(base: Any) -> Any:
     """`base` (a PyYAML safe loader class) where only true/false are booleans and dates
-    stay text."""
-    cls = type(f"_Author{base.__name__}", (base,), {"__doc__": _author.__doc__})
+    stay text, composed within the limits of `_Bounded`."""
+    cls = type(f"_Author{base.__name__}", (_Bounded, base), {"__doc__": _author.__doc__})
     cls.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
         for first, resolvers in base.yaml_implicit_resolvers.items()
@@ -152,7 +201,12 @@ def load_yaml(text: str, file: str) -> Loaded:
     try:
         root = loader.get_single_node()
         if root is not None:
-            result.data = _build(loader, root, (), result)
+            result.data = _build(loader, root, (), result, [MAX_VALUES])
+    except _TooComplex as exc:
+        line, column = exc.position
+        result.diagnostics.append(
+            CODES[exc.code].at(file, (line, column, line, column + 1), problem=exc.problem))
+        result.data = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -171,13 +225,24 @@ def load_yaml(text: str, file: str) -> Loaded:
     return result
 
 
-def _build(loader: Any, node: yaml.Node, path: Path, out: Loaded) -> Any:
+def _build(loader: Any, node: yaml.Node, path: Path, out: Loaded, budget: list[int]) -> Any:
+    """Plain values from `node`, recording positions; `budget` counts values down (an
+    alias is walked again wherever it is used, so this is what bounds an expansion)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooComplex("D062", f"more than {MAX_VALUES:,} values once aliases are expanded",
+                          node.start_mark)
     out.positions[path] = _mark(node)
     out.ends[path] = _end(node)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                out.diagnostics.append(CODES["D004"].at(
+                    out.file, (*_mark(key_node), *_end(key_node)), hint="write the key as text",
+                    expected="plain text as a key", found="a list or a mapping"))
+                continue
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
@@ -189,10 +254,11 @@ def _build(loader: Any, node: yaml.Node, path: Path, out: Loaded) -> Any:
                 continue
             out.key_positions[child] = _mark(key_node)
             out.key_ends[child] = _end(key_node)
-            mapping[key] = _build(loader, value_node, child, out)
+            mapping[key] = _build(loader, value_node, child, out, budget)
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), out) for i, item in enumerate(node.value)]
+        return [_build(loader, item, (*path, i), out, budget)
+                for i, item in enumerate(node.value)]
     if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"'):
         out.quoted.add(path)
     return loader.construct_object(node, deep=True)

@@ -56,9 +56,14 @@ class TimedOut:
 
 @dataclass(frozen=True, slots=True)
 class LanguageSet:
-    """The person picked a language (e.g. /language): switch and ask the question again."""
+    """The person picked a language (e.g. /language): switch and ask the question again.
+
+    `step`: the session step shown on the button that chose it; a press from an earlier
+    step (or a second tap) is stale and changes nothing. None where there is no button.
+    """
 
     language: str
+    step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,14 +50,16 @@ class Workspace:
     def load(self) -> None:
         """Read, check and (if there is no error) compile; bumps `version`."""
         if self.single:
-            self.texts = context_sources(self.path)
+            self.texts, unread = context_sources(self.path)
             bundle, found = load_bundle(self.texts)
-            found = [d for d in found if d.file == str(self.path)]
+            found = [*(d for d in unread if d.file == str(self.path)),
+                     *(d for d in found if d.file == str(self.path))]
             self.focus = next((d.id for d in bundle.dialogues.values()
                                if d.file == str(self.path)), self.focus)
         else:
-            self.texts = read_folder(self.path)
+            self.texts, unread = read_folder(self.path)
             bundle, found = load_bundle(self.texts)
+            found = [*unread, *(d for d in found if d.file not in {u.file for u in unread})]
         self.diagnostics = tuple(found)
         if not has_errors(found):
             self.bundle, self.compiled = bundle, compile_bundle(bundle)

@@ -27,11 +27,16 @@ Delivery is at-least-once: a crash between the API call and ``mark_sent`` resend
 Free text (sessions, unsent call parameters, records) is sealed at rest with the store's
 key ring (``keys=``, see ``bot.privacy.keyring``); a sent row keeps no parameters.
 
+Faults: a busy, locked, full or briefly unreachable database raises errors for which
+``is_transient(error)`` is True: wait and run the whole transaction again.  A database
+that cannot be written at all makes ``open()`` raise ``StorageRefused`` (one line).
+
 Backends: ``SQLiteStore`` (default, one process) and ``PostgresStore`` (several replicas);
 ``open_store(url)`` picks one.  Both pass the same contract test suite.
 """
 
 from bot.storage.base import DEFAULT_MAX_ATTEMPTS, SUPERSEDED, Snapshot, Store, Transaction
+from bot.storage.faults import StorageRefused, describe, is_transient
 from bot.storage.migrations import SchemaVersionError
 from bot.storage.models import (
     Clock,
@@ -63,8 +68,11 @@ __all__ = [
     "SQLiteStore",
     "SchemaVersionError",
     "Snapshot",
+    "StorageRefused",
     "Store",
     "Transaction",
     "UserRecord",
+    "describe",
+    "is_transient",
     "open_store",
 ]

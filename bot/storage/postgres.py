@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import asyncpg
 from asyncpg.transaction import Transaction as PgTransaction
@@ -32,6 +33,7 @@ from bot.storage.base import (
     Transaction,
     settle,
 )
+from bot.storage.faults import StorageRefused, describe
 from bot.storage.migrations import (
     POSTGRES_MIGRATIONS,
     POSTGRES_SCHEMA_VERSION_TABLE,
@@ -133,6 +135,13 @@ WHERE id = $6 AND status = 'pending'
 RETURNING status"""
 
 
+def _where(dsn: str) -> str:
+    """host/database of a DSN, without user or password, for messages."""
+    parts = urlsplit(dsn)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
 def _affected(status: str) -> int:
     """Row count from a command tag such as ``DELETE 3``."""
     return int(status.rsplit(" ", 1)[-1])
@@ -178,14 +187,40 @@ class PostgresStore(Store):
         settings = {"application_name": "relbot"}
         if self.schema is not None:
             settings["search_path"] = self.schema
-        self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=self._min_size, max_size=self._max_size, server_settings=settings
-        )
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=self._min_size, max_size=self._max_size,
+                server_settings=settings,
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            raise self._refused(error) from error
         try:
             await self._migrate()
+            await self._check_writable()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            await self._close()
+            raise self._refused(error) from error
         except BaseException:
             await self._close()
             raise
+
+    def _refused(self, error: BaseException) -> StorageRefused:
+        """One line for a database the bot cannot use at all (checked once, at start)."""
+        reason = str(error).splitlines()[0][:200] if str(error) else describe(error)
+        return StorageRefused(
+            f"cannot write to the PostgreSQL database {_where(self.dsn)} ({reason}); check "
+            "that the server is up, and that this role may create and write tables there"
+        )
+
+    async def _check_writable(self) -> None:
+        """Write a row and roll it back: a read-only role or a standby fails here."""
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                await conn.execute("UPDATE schema_version SET description = description")
+            finally:
+                await tx.rollback()
 
     async def _close(self) -> None:
         pool, self._pool = self._pool, None

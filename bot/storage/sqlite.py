@@ -34,6 +34,7 @@ from bot.storage.base import (
     Transaction,
     settle,
 )
+from bot.storage.faults import StorageRefused, describe
 from bot.storage.migrations import (
     SQLITE_MIGRATIONS,
     SQLITE_SCHEMA_VERSION_TABLE,
@@ -158,15 +159,29 @@ class SQLiteStore(Store):
 
     # --- lifecycle -----------------------------------------------------------------------
     async def _open(self) -> None:
-        if not self.in_memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if not self.in_memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise self._refused(error) from error
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relbot-sqlite")
         try:
             await settle(self._submit(self._connect))
             await settle(self._call(_migrate, format_ts(self.now())))
+            await settle(self._call(_check_writable))
+        except (sqlite3.Error, OSError) as error:
+            await self._shutdown()
+            raise self._refused(error) from error
         except BaseException:
             await self._shutdown()
             raise
+
+    def _refused(self, error: BaseException) -> StorageRefused:
+        """One line for a database the bot cannot use at all (checked once, at start)."""
+        return StorageRefused(
+            f"cannot write to the SQLite database {self.path} ({describe(error)}); make sure "
+            "the file and its folder exist and are writable by this user, and the disk has space"
+        )
 
     async def _close(self) -> None:
         async with self._conn_lock:
@@ -315,6 +330,15 @@ class SQLiteStore(Store):
     async def _outbox_backlog(self) -> OutboxBacklog:
         [(count, oldest)] = await self._exclusive(_rows, OUTBOX_BACKLOG_SQL)
         return OutboxBacklog(int(count), as_datetime(oldest) if oldest is not None else None)
+
+
+def _check_writable(conn: sqlite3.Connection) -> None:
+    """Write a row and roll it back: a read-only file passes BEGIN IMMEDIATE, not this."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE schema_version SET description = description")
+    finally:
+        _rollback_if_active(conn)
 
 
 def _migrate(conn: sqlite3.Connection, now: str) -> None:

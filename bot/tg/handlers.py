@@ -4,7 +4,9 @@ Not one handler per state and no ConversationHandler: every update goes through
 `Router.handle`, which reduces it to an `Incoming` for `Conversation.handle` (the
 single place where state changes), answers button presses at once, and wakes the
 sender. Anything unexpected (stickers, photos, edits, groups, forged buttons) gets a
-polite answer or is ignored, and never raises.
+polite answer or is ignored. Every reply goes through the outbox, so it is retried and
+sent once; only the answer to a button press (the small pop-up) is made directly.
+`bot.tg.receiver` calls `handle` and, for an update that cannot be applied, `set_aside`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.conversation import Conversation, Incoming
 from bot.core.types import IntentInvoked, LanguageSet, Started, Typed, decode_callback
@@ -33,6 +34,7 @@ INTENT_COMMANDS = ("help", "cancel", "back", "restart", "menu", "sos")
 COMMANDS = ("start", "menu", "help", "back", "cancel", "restart", "language", "sos",
             "privacy", "export", "delete")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+ANSWER_TIMEOUT = 10.0  # seconds for answerCallbackQuery: the pop-up matters only at once
 
 
 class Router:
@@ -44,10 +46,6 @@ class Router:
         self.retention_days = retention_days
         self.desk = PrivacyDesk(conversation.store, conversation.compiled,
                                 conversation.language_for)
-
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """python-telegram-bot's entry point (a TypeHandler for every Update)."""
-        await self.handle(update, context.bot)
 
     def text(self, key: str, language: str) -> str:
         return self.compiled.string(key, language)
@@ -68,23 +66,31 @@ class Router:
 
         return build
 
-    async def handle_or_apologise(self, update: Update, bot: Bot) -> None:
-        """Polling mode: an update that cannot be applied gets a kind reply, not silence.
+    async def set_aside(self, update_id: int, user_id: int, chat_id: int, bot: Bot, *,
+                        language_code: str | None, query_id: str | None,
+                        apologise: bool) -> None:
+        """An update that cannot be applied: record it as seen (never its text) and, for a
+        message or a press, tell the person kindly through the outbox."""
+        apology = self.notice(chat_id, "error") if apologise else None
+        await self.reply_outside_dialogue(update_id, user_id, chat_id, apology, language_code)
+        if query_id is not None:
+            await _answer(bot, query_id, None)
 
-        (Telegram does not redeliver in polling mode; the person can simply try again.
-        Webhook mode calls `handle` and answers 500 instead, so Telegram retries.)
-        """
-        try:
-            await self.handle(update, bot)
-        except Exception:
-            log.exception("update could not be applied")
-            chat, user = update.effective_chat, update.effective_user
-            if chat is not None and chat.type == ChatType.PRIVATE:
-                language = self.conversation.language_for(
-                    None, user.language_code if user else None)
-                await _send(bot, chat.id, self.text("error", language))
-            if update.callback_query is not None:
-                await _answer(bot, update.callback_query.id, None)
+    async def reply_outside_dialogue(self, update_id: int, user_id: int, chat_id: int,
+                                     reply: Callable[[str], ApiCall] | None,
+                                     language_code: str | None) -> None:
+        """Mark the update seen and queue `reply` (in the person's language) without touching
+        their session: for a group chat, or an update that could not be applied."""
+        async with self.conversation.store.transaction(user_id) as tx:
+            if await tx.seen(update_id):
+                return
+            if reply is not None:
+                language = self.conversation.language_for(await tx.load_user(), language_code)
+                call = reply(language)
+                await tx.enqueue(chat_id, call.method, call.params)
+            await tx.mark_seen(update_id)
+        if reply is not None:
+            self.sender.kick(chat_id)
 
     async def handle(self, update: Update, bot: Bot) -> None:
         if update.my_chat_member is not None:
@@ -117,18 +123,19 @@ class Router:
         fallback = self.conversation.language_for(None, user.language_code)
         base = dict(update_id=update.update_id, user_id=user.id, chat_id=chat_id,
                     language_code=user.language_code)
-        if data.startswith("lang:") and data[5:] not in self.compiled.config.languages:
-            await _answer(bot, query.id, self.text("stale_button", fallback))  # forged
-            return
         if data.startswith("lang:"):
-            code = data[5:]  # the prompt shows the choice and loses its keyboard, like any
-            chosen = ApiCall("editMessageText", {  # other question whose button was pressed
+            choice = self.language_press(data)
+            if choice is None:  # forged, or a keyboard from before buttons carried a step
+                await _answer(bot, query.id, self.text("stale_button", fallback))
+                return
+            step, code = choice  # the prompt shows the choice and loses its keyboard, like
+            chosen = ApiCall("editMessageText", {  # any other question whose button was pressed
                 "chat_id": chat_id, "message_id": message.message_id,
                 "text": f"{_text_of(message)}\n\n{CHOSEN_MARK} {LANGUAGE_NAMES.get(code, code)}"})
             handled = await self.conversation.handle(Incoming(
-                **base, event=LanguageSet(code), extra=(chosen,),
+                **base, event=LanguageSet(code, step), extra=(chosen,),
                 pressed=PressedMessage(message.message_id, _text_of(message))))
-            await _answer(bot, query.id, None)
+            await _answer(bot, query.id, handled.stale_text)
         elif data.startswith("privacy:"):
             await self.delete_answered(bot, query.id, data, base, message.message_id)
             return
@@ -149,18 +156,19 @@ class Router:
         user = message.from_user
         if user is None:
             return
-        language = self.conversation.language_for(None, user.language_code)
+        text = message.text
         if message.chat.type != ChatType.PRIVATE:
-            if (message.text or "").startswith("/start"):
-                await _send(bot, message.chat.id, self.text("group_chat", language))
+            if _command_name(text or "") == "start":
+                await self.reply_outside_dialogue(
+                    update.update_id, user.id, message.chat.id,
+                    self.notice(message.chat.id, "group_chat"), user.language_code)
             return
         chat_id = message.chat.id
         base = dict(update_id=update.update_id, user_id=user.id, chat_id=chat_id,
                     language_code=user.language_code)
-        text = message.text
-        command = text.split()[0].split("@")[0].lower() if text and text[0] == "/" else ""
-        if command in ("/export", "/delete"):
-            action = self.desk.export if command == "/export" else self.desk.ask_delete
+        command = _command_name(text or "")
+        if command in ("export", "delete"):
+            action = self.desk.export if command == "export" else self.desk.ask_delete
             await action(update.update_id, user.id, chat_id, user.language_code)
             self.sender.kick(chat_id)
             return
@@ -173,9 +181,26 @@ class Router:
         handled = await self.conversation.handle(incoming)
         self.sender.kick(chat_id, urgent=handled.urgent)
 
+    def language_press(self, data: str) -> tuple[int, str] | None:
+        """`lang:<step>:<code>` -> (step, code), or None if forged or from an old keyboard."""
+        _, _, rest = data.partition(":")
+        step, _, code = rest.partition(":")
+        if not (step.isascii() and step.isdigit()) or len(step) > 12:
+            return None
+        return (int(step), code) if code in self.compiled.config.languages else None
+
+    def language_prompt(self, chat_id: int) -> Callable[[str, int], ApiCall]:
+        """The /language keyboard; its buttons carry the session's step (a nonce)."""
+        def build(language: str, step: int) -> ApiCall:
+            buttons = [(f"lang:{step}:{code}", LANGUAGE_NAMES.get(code, code))
+                       for code in self.compiled.config.languages]
+            return self.notice(chat_id, "language_prompt", buttons, keys=False)(language)
+
+        return build
+
     def command(self, text: str, base: dict[str, Any], chat_id: int) -> Incoming:
         head, _, payload = text.partition(" ")
-        name = head[1:].split("@")[0].lower()
+        name = _command_name(head)
         payload = payload.strip()
         if name == "start":
             module = payload if payload in self.compiled.dialogues else None
@@ -183,10 +208,7 @@ class Router:
         if name in INTENT_COMMANDS:
             return Incoming(**base, event=IntentInvoked(name))
         if name == "language":
-            buttons = [(f"lang:{code}", LANGUAGE_NAMES.get(code, code))
-                       for code in self.compiled.config.languages]
-            return Incoming(**base, extra=(
-                self.notice(chat_id, "language_prompt", buttons, keys=False),))
+            return Incoming(**base, stepped=(self.language_prompt(chat_id),))
         if name == "privacy":
             return Incoming(**base, extra=(
                 self.notice(chat_id, "privacy", days=self.retention_days),))
@@ -212,10 +234,19 @@ def _text_of(message: Any) -> str:
     return getattr(message, "text", None) or ""
 
 
+def _command_name(text: str) -> str:
+    """`/Start@relbot payload` -> "start"; "" for text that is not a command (including
+    text that is only spaces, or a no-break space)."""
+    if not text.startswith("/"):
+        return ""
+    head = text.split(maxsplit=1)[0] if text.split() else text
+    return head[1:].split("@")[0].lower()
+
+
 async def _answer(bot: Bot, query_id: str, text: str | None) -> None:
     """Answer a button press; a query that is too old is not an error."""
     try:
-        await bot.answer_callback_query(query_id, text=text)
+        await bot.answer_callback_query(query_id, text=text, read_timeout=ANSWER_TIMEOUT)
     except BadRequest as exc:
         if "query is too old" not in exc.message.lower():
             log.warning("answerCallbackQuery failed: %s", exc.message)
@@ -223,8 +254,3 @@ async def _answer(bot: Bot, query_id: str, text: str | None) -> None:
         log.warning("answerCallbackQuery failed: %s", type(exc).__name__)
 
 
-async def _send(bot: Bot, chat_id: int, text: str) -> None:
-    try:
-        await bot.send_message(chat_id, text)
-    except TelegramError as exc:
-        log.warning("send failed: %s", type(exc).__name__)

@@ -35,7 +35,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.config import DEFAULT_API_URL, Settings
-from bot.storage import SchemaVersionError, Store, open_store
+from bot.storage import SchemaVersionError, StorageRefused, Store, open_store
 
 __all__ = ["StartupError", "check", "explain"]
 
@@ -99,13 +99,30 @@ async def _open_and_close(store: Store, settings: Settings) -> None:
     try:
         await store.open()
     except Exception as exc:
-        line = database_line(exc, settings.database_url)
+        line, retry = _database_problem(exc, settings.database_url)
         if line is None:
             raise
-        if _retry_worthy(exc, settings.database_url):
+        if retry:
             raise _Transient(line) from None
         raise StartupError(line) from None
     await store.close()
+
+
+def _database_problem(exc: BaseException, database_url: str) -> tuple[str | None, bool]:
+    """(one line, worth retrying) for a failed open. The store says `StorageRefused` for a
+    database it cannot use at all; a PostgreSQL server that is not there yet (retried),
+    a missing database or a refused login are said more precisely from its cause."""
+    if isinstance(exc, StorageRefused):
+        cause = exc.__cause__
+        if database_url.startswith("sqlite:") and isinstance(cause, OSError):
+            return database_line(cause, database_url), False  # its folder, said precisely
+        if cause is not None and not database_url.startswith("sqlite:") and (
+                _retry_worthy(cause, database_url) or isinstance(
+                    cause, asyncpg.InvalidAuthorizationSpecificationError)):
+            return database_line(cause, database_url), _retry_worthy(cause, database_url)
+        return str(exc), False
+    line = database_line(exc, database_url)
+    return line, line is not None and _retry_worthy(exc, database_url)
 
 
 _DATABASE_ERRORS = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError,
@@ -238,6 +255,8 @@ def explain(exc: BaseException, settings: Settings) -> str | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, StartupError):
+            return str(current)
+        if isinstance(current, StorageRefused):  # already one line about the database
             return str(current)
         if isinstance(current, TelegramError):
             return telegram_line(current, settings)

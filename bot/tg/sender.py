@@ -4,14 +4,23 @@ Replies are written to the outbox in the step's transaction; this module sends t
 after commit and records the outcome. One drain task per chat keeps that chat's
 messages in order while chats proceed concurrently. Telegram's rules as they matter:
 
-- 429 (after python-telegram-bot's AIORateLimiter gave up): wait `retry_after`.
-- 5xx, network errors, timeouts: retry with backoff, a bounded number of times (a
-  timed-out send may have arrived, so no blind resend loop); then dead-letter.
+- 429, 5xx, network errors and timeouts: retry with capped exponential backoff (or
+  `retry_after`) for a long time (`RetryPolicy.give_up_after`, hours), then the row is
+  dead: one warning line (no text), counted in `stats` and in the outbox.
+- The client waits long for an answer (see `bot.tg.app`): a send that reached Telegram
+  but was answered slowly is not sent again.
+- A send that worked is recorded even if the database is busy or briefly gone: the
+  record is retried (one warning per outage), never the send.
 - 403 (blocked, deactivated): mark the person unreachable and stop sending to them.
-- "message is not modified" is success; other 400s are dead-lettered (never retried).
-- About one message per second per private chat (a small burst is allowed), on top of
-  AIORateLimiter's global 30/s; a typing action shows while a reply is held back.
+- "message is not modified" is success; other 400s are dead at once (never retried).
+- About one message per second per private chat with a small burst (`ChatBucket`); a
+  "typing…" action shows only while a reply is actually held back, and never delays it.
+  Buckets of idle chats are forgotten, so memory does not grow with every chat ever seen.
 - Safety replies first: see `kick(urgent=True)` below.
+- A stored document (`/export`) is uploaded from the outbox row (`bot.tg.files`).
+
+What cannot be exactly once: a call that Telegram applied but whose answer never arrived
+(the process died, or the answer took longer than the client waits) is made again.
 """
 
 from __future__ import annotations
@@ -20,22 +29,56 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.logs import user_ref
-from bot.storage import OutboxItem, Store
+from bot.storage import OutboxItem, Store, describe, is_transient
 from bot.tg.files import inflate_files
+from bot.tg.outage import Outage, backoff, seconds
 
-__all__ = ["ChatBucket", "Sender"]
+__all__ = ["STORE_MAX_ATTEMPTS", "ChatBucket", "RetryPolicy", "Sender", "SenderStats"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 NOT_ERRORS = ("message is not modified", "query is too old")
+#: The store's own attempt ceiling, set so high that `RetryPolicy.give_up_after` decides.
+STORE_MAX_ATTEMPTS = 1_000_000
+TYPING_AFTER = 0.5  # seconds a message must be held back before "typing…" is shown
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long a failing call is retried: waits of base, 2 base, ... up to cap, for
+    give_up_after seconds from when the reply was committed. All multiplied by `scale`."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    give_up_after: float = 6 * 3600.0
+    scale: float = 1.0
+
+    def wait(self, attempt: int) -> float:
+        return backoff(attempt, base=self.base, cap=self.cap, scale=self.scale)
+
+    @property
+    def deadline(self) -> float:
+        return self.give_up_after * self.scale
+
+
+@dataclass(slots=True)
+class SenderStats:
+    """Counters since start, for logs and later metrics (the outbox keeps the totals)."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    last_sent: float | None = None  # time.monotonic() of the last successful call
 
 
 class ChatBucket:
@@ -54,18 +97,32 @@ class ChatBucket:
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
+    def refund(self) -> None:
+        """Give back the token of a message that did not go out (an error answer)."""
+        self.tokens = min(self.burst, self.tokens + 1)
+
+    def idle(self, now: float) -> bool:
+        """Full again: the same as a new bucket, so it can be forgotten."""
+        return self.tokens + (now - self.updated) * self.rate >= self.burst
+
 
 class Sender:
     def __init__(self, bot: Bot, store: Store, *, rate: float = 1.0, burst: int = 3,
-                 backoff: float = 1.0, sweep_every: float = 5.0) -> None:
+                 policy: RetryPolicy | None = None, sweep_every: float = 5.0) -> None:
         self.bot, self.store = bot, store
-        self.rate, self.burst, self.backoff = rate, burst, backoff
+        self.rate, self.burst = rate, burst
+        self.policy = policy or RetryPolicy()
         self.sweep_every = sweep_every
+        self.stats = SenderStats()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
         self._buckets: dict[int, ChatBucket] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        self._telegram = Outage(log, "sending to Telegram")
+        self._storage = Outage(log, "recording sends in the database")
+        self._typing = Outage(log, "sendChatAction (typing)")
         self.last_sweep = float("-inf")  # time.monotonic() when a sweep last finished
         self._urgent_epochs: dict[int, int] = {}  # chat -> urgent kicks so far
         self._wake: dict[int, asyncio.Event] = {}  # chat -> ends its pacing wait early
@@ -74,11 +131,16 @@ class Sender:
 
     async def start(self) -> None:
         """Send what a previous run committed but never sent, then keep sweeping."""
-        await self.sweep()
+        try:
+            await self.sweep()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            self._storage.failed(describe(error))  # the sweeper tries again shortly
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="outbox-sweeper")
 
     async def close(self, timeout: float = 15.0) -> None:
-        """Finish sending what is in flight (bounded), then stop."""
+        """Finish the calls in flight (bounded), then stop; the rest waits in the outbox."""
         self._closing = True
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -90,26 +152,58 @@ class Sender:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        for task in list(self._side_tasks):
+            task.cancel()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+
+    # --- what /healthz and metrics read ---------------------------------------------
 
     @property
     def alive(self) -> bool:
-        """Running, and its sweeper finished a sweep lately (what /healthz reads)."""
+        """Running, and its sweeper (which re-kicks every chat with due rows every
+        `sweep_every`) finished a sweep lately: what /healthz reads."""
         running = self._sweeper is not None and not self._sweeper.done() and not self._closing
         stale_after = max(30.0, 6 * self.sweep_every)
         return running and time.monotonic() - self.last_sweep < stale_after
+
+    @property
+    def chats_in_flight(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def tracked_chats(self) -> int:
+        """Chats with a pacing bucket: those served in the last few seconds."""
+        return len(self._buckets)
+
+    async def backlog(self, limit: int = 1000) -> int:
+        """Outbox rows due now, up to `limit` (a database read)."""
+        return len(await self.store.pending(None, limit=limit))
+
+    # --- sweeping -----------------------------------------------------------------
 
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_every)
             try:
                 await self.sweep()
-            except Exception:
-                log.exception("outbox sweep failed")
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                self._storage.failed(describe(error))  # the next sweep tries again
+            self._forget_idle_buckets()
 
     async def sweep(self) -> None:
         for item in await self.store.pending(None, limit=500):
             self.kick(item.chat_id)
         self.last_sweep = time.monotonic()
+
+    def _forget_idle_buckets(self) -> None:
+        now = time.monotonic()
+        for chat_id in [c for c, b in self._buckets.items() if b.idle(now)]:
+            if chat_id not in self._tasks:
+                del self._buckets[chat_id]
+        for chat_id in [c for c in self._urgent_epochs if c not in self._tasks]:
+            del self._urgent_epochs[chat_id]  # only a running drain compares epochs
 
     # --- draining -----------------------------------------------------------------
 
@@ -128,7 +222,7 @@ class Sender:
             wake = self._wake.get(chat_id)
             if wake is not None:
                 wake.set()
-        if self._closing and chat_id not in self._tasks:
+        if self._closing:
             return
         if chat_id in self._tasks:
             self._again.add(chat_id)
@@ -137,7 +231,7 @@ class Sender:
 
     async def _drain(self, chat_id: int) -> None:
         try:
-            while True:
+            while not self._closing:
                 self._again.discard(chat_id)
                 epoch = self._urgent_epochs.get(chat_id, 0)  # before the fetch: no race
                 items = await self.store.pending(chat_id, limit=50)
@@ -145,60 +239,36 @@ class Sender:
                     if chat_id in self._again:
                         continue
                     return
-                if len(items) > 1 and items[0].method == "sendMessage" and not items[0].urgent:
-                    await self._typing(chat_id)
                 for item in items:
                     if self._urgent_epochs.get(chat_id, 0) != epoch:
                         break  # a safety reply came in: this batch is stale, fetch again
-                    if not await self._deliver(item):
+                    if self._closing or not await self._deliver(item):
                         return  # a retry is scheduled; later rows wait behind it
-        except Exception:
-            log.exception("outbox drain failed")
+        except Exception as error:
+            if not is_transient(error):
+                log.exception("outbox drain failed")
+            else:  # the database is busy: the sweep comes back to this chat
+                self._storage.failed(describe(error))
         finally:
             self._tasks.pop(chat_id, None)
             if chat_id in self._again and not self._closing:
                 self._again.discard(chat_id)
                 self.kick(chat_id)
 
-    async def _typing(self, chat_id: int) -> None:
-        with contextlib.suppress(TelegramError):
-            await self.bot.send_chat_action(chat_id, "typing")
-
-    async def _deliver(self, item: OutboxItem) -> bool:
-        """Make one call; True when the row is finished (sent or dead), False to retry."""
-        if item.method == "sendMessage" and not item.urgent:
-            bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
-            wait = bucket.delay()
-            if wait > 0 and await self._paced_until_urgent(item.chat_id, wait):
-                return True  # superseded while it waited; the drain fetches again
-        try:
-            message_id = await self._call(item.method, item.params)
-        except RetryAfter as exc:
-            delay = _seconds(exc.retry_after)
-            log.warning("rate limited by Telegram, retrying in %.1fs", delay)
-            return await self._retry(item, "429 retry_after", delay)
-        except Forbidden:
-            log.info("user unreachable (blocked the bot) user=%s", user_ref(item.user_id))
-            await self.store.set_unreachable(item.user_id, True)
-            await self._dead_letter_chat(item.chat_id, "403 forbidden")
-            return True
-        except BadRequest as exc:
-            if any(text in exc.message.lower() for text in NOT_ERRORS):
-                await self.store.mark_sent(item.id, None)
-                return True
-            log.error("Telegram refused a %s call: %s", item.method, exc.message)
-            await self.store.mark_failed(item.id, f"400 {exc.message}", None)
-            return True
-        except (TimedOut, NetworkError) as exc:
-            delay = self.backoff * 2 ** min(item.attempts, 6)
-            log.warning("%s while sending, retrying in %.1fs", type(exc).__name__, delay)
-            return await self._retry(item, type(exc).__name__, delay)
-        await self.store.mark_sent(item.id, message_id)
-        return True
+    async def _wait_for_turn(self, item: OutboxItem) -> bool:
+        """Pace messages per chat; show "typing…" while one is held back for a while.
+        Urgent rows (safety replies) are never held back. True if an urgent kick ended the
+        wait: the row in hand was superseded then, and must not be sent."""
+        if item.method != "sendMessage" or item.urgent:
+            return False
+        bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
+        wait = bucket.delay()
+        if wait >= TYPING_AFTER:
+            self._side(self._show_typing(item.chat_id))
+        return wait > 0 and await self._paced_until_urgent(item.chat_id, wait)
 
     async def _paced_until_urgent(self, chat_id: int, wait: float) -> bool:
-        """Wait out the pacing delay; True if an urgent kick ended it early (the row in
-        hand was superseded then, so it must not be sent)."""
+        """Wait out the pacing delay; True if an urgent kick ended it early."""
         epoch = self._urgent_epochs.get(chat_id, 0)
         wake = self._wake.setdefault(chat_id, asyncio.Event())
         wake.clear()
@@ -207,9 +277,61 @@ class Sender:
         self._wake.pop(chat_id, None)
         return self._urgent_epochs.get(chat_id, 0) != epoch
 
+    def _refund(self, item: OutboxItem) -> None:
+        """A failed attempt sent nothing: it must not hold back the retry or the next reply."""
+        bucket = self._buckets.get(item.chat_id)
+        if bucket is not None and item.method == "sendMessage":
+            bucket.refund()
+
+    def _side(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _show_typing(self, chat_id: int) -> None:
+        """Optional: a failure is one warning per outage and never stops a reply."""
+        try:
+            await self.bot.send_chat_action(chat_id, "typing")
+        except TelegramError as error:
+            self._typing.failed(type(error).__name__)
+        else:
+            self._typing.recovered()
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        """Make one call; True when the row is finished (sent or dead), False to retry."""
+        if await self._wait_for_turn(item):
+            return True  # superseded while it waited; the drain fetches again
+        try:
+            message_id = await self._call(item.method, item.params)
+        except RetryAfter as exc:
+            self._refund(item)
+            self._telegram.failed("429 Too Many Requests")
+            return await self._retry(item, "429 retry_after", seconds(exc.retry_after))
+        except Forbidden:
+            log.info("user unreachable (blocked the bot) user=%s", user_ref(item.user_id))
+            if item.chat_id == item.user_id:  # a private chat: the person blocked the bot
+                await self._record(lambda: self.store.set_unreachable(item.user_id, True))
+            await self._dead_letter_chat(item.chat_id, "403 forbidden")
+            return True
+        except BadRequest as exc:
+            if any(text in exc.message.lower() for text in NOT_ERRORS):
+                await self._record(lambda: self.store.mark_sent(item.id, None))
+                return True
+            await self._dead(item, f"400 {exc.message}")
+            return True
+        except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
+            self._refund(item)
+            self._telegram.failed(type(exc).__name__)
+            return await self._retry(item, type(exc).__name__, self.policy.wait(item.attempts))
+        self._telegram.recovered()
+        self.stats.sent += 1
+        self.stats.last_sent = time.monotonic()
+        await self._record(lambda: self.store.mark_sent(item.id, message_id))
+        return True
+
     async def _call(self, method: str, params: Mapping[str, Any]) -> int | None:
         """Make a stored call through the Bot's typed method of the same Bot API name."""
-        kwargs = inflate_files(dict(params))
+        kwargs = inflate_files(dict(params))  # a stored document becomes an upload
         if isinstance(kwargs.get("reply_markup"), Mapping):
             kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(kwargs["reply_markup"], self.bot)
         function = getattr(self.bot, method, None)
@@ -221,20 +343,50 @@ class Sender:
         return message_id if isinstance(message_id, int) else None
 
     async def _retry(self, item: OutboxItem, error: str, delay: float) -> bool:
-        retry_at = self.store.now() + timedelta(seconds=delay)
-        status = await self.store.mark_failed(item.id, error, retry_at)
-        if status is not None and str(status) == "dead":
+        age = (self.store.now() - item.created_at).total_seconds()
+        if age + delay > self.policy.deadline:
+            await self._dead(item, f"{error}, retried for {age:.0f} s")
             return True
-        loop = asyncio.get_running_loop()
-        loop.call_later(delay + 0.01, self.kick, item.chat_id)
+        self.stats.retried += 1
+        retry_at = self.store.now() + timedelta(seconds=delay)
+        status = await self._record(lambda: self.store.mark_failed(item.id, error, retry_at))
+        if status is not None and str(status) == "dead":  # the store's own ceiling
+            self._count_dead(item, error)
+            return True
+        asyncio.get_running_loop().call_later(delay + 0.01, self.kick, item.chat_id)
         return False
 
+    async def _dead(self, item: OutboxItem, error: str) -> None:
+        status = await self._record(lambda: self.store.mark_failed(item.id, error, None))
+        if status is not None:
+            self._count_dead(item, error)
+
+    def _count_dead(self, item: OutboxItem, error: str) -> None:
+        self.stats.dead += 1
+        log.warning("reply not delivered, given up (%s; %s after %d attempt(s)) user=%s",
+                    item.method, error.split(":")[0][:80], item.attempts + 1,
+                    user_ref(item.user_id))
+
     async def _dead_letter_chat(self, chat_id: int, error: str) -> None:
-        for item in await self.store.pending(chat_id, limit=500):
-            await self.store.mark_failed(item.id, error, None)
+        items = await self._record(lambda: self.store.pending(chat_id, limit=500)) or []
+        for pending in items:
+            await self._record(lambda p=pending: self.store.mark_failed(p.id, error, None))
 
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
+    async def _record(self, action: Callable[[], Awaitable[T]]) -> T | None:
+        """Write an outcome, waiting out a busy or briefly unreachable database: a call that
+        worked must not be made again because its record failed. None if it never could."""
+        attempt = 0
+        while True:
+            try:
+                result = await action()
+            except Exception as error:
+                if not is_transient(error):
+                    log.warning("could not record a send (%s)", describe(error))
+                    return None
+                self._storage.failed(describe(error))
+                await asyncio.sleep(backoff(min(attempt, 10), base=0.05, cap=2.0,
+                                            scale=self.policy.scale))
+                attempt += 1
+                continue
+            self._storage.recovered()
+            return result

@@ -19,6 +19,7 @@ from bot.core.diagnostics import CODES, Severity
 from .helpers import MIN_GLOBAL, MIN_MODULE, diagnose, write_folder
 
 Where = tuple[str, int, int, str]  # file, line, column, the text that starts there
+# (a file given as bytes is shown decoded, a byte that is not UTF-8 as U+FFFD)
 
 
 def _module(states: str, head: str = "") -> str:
@@ -74,7 +75,7 @@ _D055 = MIN_GLOBAL + _ROUTES + "    someone_else: m\n  gate: {dialogue: m, when:
 _D053 = _module(_GO.replace("goto: b}", "goto: b, set: {country: FR}}") + _END,
                 head="variables: {country: ''}\nkeep: [country]\n")
 
-CASES: dict[str, tuple[dict[str, str], Where]] = {
+CASES: dict[str, tuple[dict[str, str | bytes], Where]] = {
     "D001": (
         {"m.yaml": _module("  a:\n    say: {en: Hello, es: Hola\n    end: true\n")},
         ("m.yaml", 7, 8, ": true"),
@@ -112,6 +113,18 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
     "D009": (
         {"m.yaml": _module("  a:\n    choices:\n      - {id: go, label: Go, goto: b}\n" + _END)},
         ("m.yaml", 5, 3, "a:"),
+    ),
+    "D060": (
+        {"x.yaml": "dialogue: x\ntitle: Caf\xe9\n".encode("latin-1")},
+        ("x.yaml", 2, 11, "\ufffd"),
+    ),
+    "D061": (
+        {"x.yaml": "# filler\n" * 120_000},
+        ("x.yaml", 1, 1, "# filler"),
+    ),
+    "D062": (
+        {"x.yaml": "a: &a [1]\n" + "".join(f"k{i}: *a\n" for i in range(101))},
+        ("x.yaml", 102, 7, "*a"),
     ),
     "D010": ({"m.yaml": _module(_GO + "    goto: b\n" + _END)}, ("m.yaml", 5, 3, "a:")),
     "D011": (
@@ -314,7 +327,8 @@ def test_table_covers_every_code() -> None:
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_code_fires_alone_at_its_place(code: str, tmp_path: Path) -> None:
     files, (file, line, column, snippet) = CASES[code]
-    text = {"_global.yaml": MIN_GLOBAL, "m.yaml": MIN_MODULE, **files}[file]
+    content = {"_global.yaml": MIN_GLOBAL, "m.yaml": MIN_MODULE, **files}[file]
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     assert text.splitlines()[line - 1][column - 1 :].startswith(snippet), "the table is off"
     found = diagnose(tmp_path, files)
     places = [(d.code, Path(d.file).name, d.line, d.column) for d in found]

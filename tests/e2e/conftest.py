@@ -39,6 +39,14 @@ from .harness import (
 _user_ids = itertools.count(700_001)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The crash test's counts (kills, lost actions, doubled messages), after the run."""
+    from .crash import REPORT
+
+    for line in REPORT:
+        terminalreporter.write_line(f"crash test: {line}")
+
+
 def next_user_id() -> int:
     """A user id no other test in this session uses."""
     return next(_user_ids)
@@ -103,6 +111,19 @@ def postgres_available() -> None:
 @pytest.fixture(scope="session")
 def postgres_url(postgres_available: None) -> Iterator[str]:
     """DATABASE_URL for a fresh PostgreSQL schema, dropped afterwards."""
+    schema = f"relbot_e2e_{uuid.uuid4().hex[:12]}"
+    url = postgres_schema_url(schema)
+    try:
+        yield url
+    finally:
+        drop_postgres_schema(schema)
+
+
+@pytest.fixture
+def own_postgres_url(postgres_available: None) -> Iterator[str]:
+    """DATABASE_URL for a PostgreSQL schema of this test's bot alone. Bots that share a
+    schema share the outbox, and each one's sender would try the others' replies through
+    its own fake Telegram (which knows none of those chats)."""
     schema = f"relbot_e2e_{uuid.uuid4().hex[:12]}"
     url = postgres_schema_url(schema)
     try:

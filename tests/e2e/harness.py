@@ -218,6 +218,10 @@ class BotProcess:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def wait_log(self, text: str, timeout: float = WAIT) -> None:
+        """Until ``text`` appears in the bot's stderr."""
+        wait_until(lambda: text in self.stderr, timeout, what=f"{text!r} in the log")
+
     def assert_healthy(self) -> None:
         """Nothing escaped as a traceback, no warning was printed, every exit was clean."""
         output = self.output
@@ -412,6 +416,15 @@ class Database:
 
     def rows_about(self, user_id: int) -> dict[str, int]:
         return {t: self.count(t, user_id) for t in ("users", "inbox", "outbox", "records")}
+
+    def wait_all_sent(self, user_id: int, timeout: float = WAIT) -> None:
+        """Until every outbox row of the user is recorded as sent; on timeout, the rows."""
+        try:
+            wait_until(lambda: all(s == "sent" for _, s in self.outbox(user_id)), timeout)
+        except AssertionError:
+            rows = self.query("SELECT id, method, status, attempts, last_error FROM outbox"
+                              " WHERE user_id = ? ORDER BY id", user_id)
+            raise AssertionError(f"not every reply recorded as sent: {rows}") from None
 
     def outbox(self, user_id: int) -> list[tuple[str, str]]:
         """(method, status) of the user's outbox rows, oldest first."""

@@ -8,8 +8,10 @@ happen exactly once, at a chosen call, so tests can prove the handling:
 * ``fail_next``  – answer the next N calls of a method with an error (429 + retry_after...).
 * ``block``      – the user blocked the bot: every send to that chat gets 403.
 * ``slow``       – delay every call of a method before it is handled.
-* ``stall``      – hold a call, then apply it only if the client is still connected; if the
-  bot process died meanwhile the call is discarded as if it never reached Telegram.
+* ``stall``      – apply a call at once (as Telegram does) but answer it only after a while;
+  if the client gave up or died meanwhile, the call took effect all the same and the
+  client never learns it (``StallRecord.answered`` is False): a resend doubles it.
+* ``outage``     – every call of a method fails with a status (500 by default) for a time.
 * ``drop_next``  – cut the connection without an answer, before or after applying the call
   (the "did my message go out?" ambiguity).
 * ``advance_clock`` – move Telegram's clock (dates, callback query expiry) forward.
@@ -18,6 +20,7 @@ happen exactly once, at a chosen call, so tests can prove the handling:
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -61,6 +64,14 @@ class Hold:
 
 
 @dataclass
+class Outage:
+    method: str
+    status: int
+    description: str
+    until: float  # time.monotonic()
+
+
+@dataclass
 class Drop:
     method: str
     remaining: int
@@ -73,6 +84,7 @@ class FaultMixin:
     _failures: list[Failure]
     _holds: list[Hold]
     _drops: list[Drop]
+    _outages: list[Outage]
     _slow: dict[str, float]
 
     def fail_next(
@@ -129,10 +141,18 @@ class FaultMixin:
             self._slow[canonical(method)] = seconds
 
     def stall(self, method: str, seconds: float, count: int = 1) -> None:
-        """Hold the next ``count`` calls of ``method`` for ``seconds``, then apply each only if
-        its client is still connected; otherwise discard it as never received."""
+        """Apply the next ``count`` calls of ``method`` at once but answer each only after
+        ``seconds``; a client that gave up or died meanwhile never gets the answer."""
         with self._state.lock:
             self._holds.append(Hold(canonical(method), seconds, count))
+
+    def outage(self, method: str, seconds: float, status: int = 500) -> None:
+        """Every call of ``method`` fails with ``status`` for the next ``seconds``."""
+        description = DEFAULT_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)
+        with self._state.lock:
+            self._outages.append(
+                Outage(canonical(method), status, description, time.monotonic() + seconds)
+            )
 
     def drop_next(self, method: str, *, count: int = 1, after_apply: bool = False) -> None:
         """Close the connection of the next ``count`` calls without answering. With
@@ -150,6 +170,7 @@ class FaultMixin:
             self._failures.clear()
             self._holds.clear()
             self._drops.clear()
+            self._outages.clear()
             self._slow.clear()
 
     # ---- used by the request pipeline -------------------------------------------------------
@@ -162,6 +183,12 @@ class FaultMixin:
                         self._failures.remove(failure)
                     return failure
         return None
+
+    def _take_outage(self, method: str) -> Outage | None:
+        with self._state.lock:
+            now = time.monotonic()
+            self._outages[:] = [o for o in self._outages if o.until > now]
+            return next((o for o in self._outages if o.method == method), None)
 
     def _take_hold(self, method: str) -> Hold | None:
         with self._state.lock:

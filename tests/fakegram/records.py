@@ -139,7 +139,8 @@ class ApiCall:
     started: float = 0.0
     finished: float | None = None
     outcome: str = "answered"
-    """"answered", "discarded" (stall, client gone), "dropped" (connection cut) or "gone"."""
+    """"answered", "unanswered" (applied, but the client left before a stalled answer),
+    "dropped" (connection cut) or "gone" (a long poll whose client left)."""
 
     @property
     def ok(self) -> bool:
@@ -196,5 +197,8 @@ class StallRecord:
     method: str
     params: JSONDict
     applied: bool
-    """True: the client was still connected and the call took effect; False: discarded."""
+    """Always True: Telegram applies a call when it receives it, however late it answers."""
     at: float
+    answered: bool = True
+    """False: the client gave up or died before the answer, so it cannot know the call
+    took effect."""

@@ -20,6 +20,7 @@ import contextlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +28,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from .faults import Drop, Failure, FaultMixin, Hold
+from .faults import Drop, Failure, FaultMixin, Hold, Outage
 from .methods import CANONICAL, Methods
 from .polling import Gone, Ok
 from .readback import ReadMixin
@@ -44,6 +45,13 @@ Answer = tuple[int, JSONDict] | None
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that died mid-request (a bot killed with SIGKILL) is part of the tests,
+        not an error to print."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            super().handle_error(request, client_address)
 
     def __init__(self, fake: FakeTelegram):
         self.fake = fake
@@ -149,6 +157,7 @@ class FakeTelegram(InjectMixin, ReadMixin, FaultMixin):
         self._failures: list[Failure] = []
         self._holds: list[Hold] = []
         self._drops: list[Drop] = []
+        self._outages: list[Outage] = []
         self._slow: dict[str, float] = {}
         self._webhook_timeout = webhook_timeout
         self._deliverer = WebhookDeliverer(
@@ -313,21 +322,36 @@ class FakeTelegram(InjectMixin, ReadMixin, FaultMixin):
         failure = self._take_failure(method, params.get_str("chat_id"))
         if failure is not None:
             raise ApiError(failure.status, failure.description, retry_after=failure.retry_after)
+        outage = self._take_outage(method)
+        if outage is not None:
+            raise ApiError(outage.status, outage.description)
         hold = self._take_hold(method)
-        if hold is not None:
-            self._stop_event.wait(hold.seconds)
-            applied = client_connected(sock) and not self._stop_event.is_set()
-            with self._state.cond:
-                self._state.records.stalls.append(
-                    StallRecord(method, call.params, applied, time.time())
-                )
-            if not applied:
-                call.outcome = "discarded"
-                return None
         drop = self._take_drop(method)
         if drop is not None and not drop.after_apply:
             call.outcome = "dropped"
             return None
+        answer = self._apply(method, params, decoded, sock, call)
+        if hold is not None:
+            # Telegram applies a call when it receives it; only the answer is late. If the
+            # client gave up or died meanwhile, the call still took effect: the bot will
+            # not know, and may make it again (the doubled send the tests must see).
+            self._stop_event.wait(hold.seconds)
+            answered = client_connected(sock) and not self._stop_event.is_set()
+            with self._state.cond:
+                self._state.records.stalls.append(
+                    StallRecord(method, call.params, True, time.time(), answered)
+                )
+            if not answered:
+                call.outcome = "unanswered"
+                return None
+        if drop is not None:
+            call.outcome = "dropped"
+            return None
+        return answer
+
+    def _apply(
+        self, method: str, params: Params, decoded: Decoded, sock: socket.socket, call: ApiCall
+    ) -> Answer:
         if method == "getUpdates":
             with self._state.cond:
                 try:
@@ -341,9 +365,6 @@ class FakeTelegram(InjectMixin, ReadMixin, FaultMixin):
                     ok = self._methods.call(method, params, decoded.files)
                 finally:
                     self._state.cond.notify_all()
-        if drop is not None:
-            call.outcome = "dropped"
-            return None
         body: JSONDict = {"ok": True, "result": ok.result}
         if ok.description:
             body["description"] = ok.description

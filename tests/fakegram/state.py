@@ -280,14 +280,16 @@ class State:
         return None if message is None or message.deleted else message
 
     # ---- update queue ----------------------------------------------------------------------
-    def enqueue(self, payload: JSONDict, *, update_id: int | None = None) -> int:
+    def enqueue(
+        self, payload: JSONDict, *, update_id: int | None = None, force: bool = False
+    ) -> int:
         kind = next(key for key in payload if key != "update_id")
         if update_id is None:
             update_id = self.next_update_id
         self.next_update_id = max(self.next_update_id, update_id + 1)
         entry = Entry(update_id=update_id, payload={"update_id": update_id, **payload}, kind=kind)
         self.history[update_id] = entry
-        if kind in self.allowed:
+        if kind in self.allowed or force:
             self.queue.append(entry)
         else:
             self.records.filtered.append(update_id)

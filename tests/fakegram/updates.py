@@ -307,13 +307,17 @@ class InjectMixin:
             }
             return s.enqueue({"my_chat_member": update})
 
-    def inject(self, update: JSONDict) -> int:
-        """Queue any update dict as is (its update_id is kept if present, else assigned)."""
+    def inject(self, update: JSONDict, *, ignore_allowed: bool = False) -> int:
+        """Queue any update dict as is (its update_id is kept if present, else assigned).
+        ``ignore_allowed``: deliver it even if allowed_updates excludes its kind, as an older
+        or non-conforming Bot API server might (for poison-update tests)."""
         body = {k: v for k, v in update.items() if k != "update_id"}
         if not body:
             raise ValueError("an update needs a payload besides update_id")
         with self._state.lock:
-            return self._state.enqueue(copy.deepcopy(body), update_id=update.get("update_id"))
+            return self._state.enqueue(
+                copy.deepcopy(body), update_id=update.get("update_id"), force=ignore_allowed
+            )
 
     def redeliver(self, update_id: int) -> int:
         """Deliver an already injected update again, with the same update_id."""

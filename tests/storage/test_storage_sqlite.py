@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import SQLiteStore
+from bot.storage import SQLiteStore, StorageRefused
 from bot.storage.base import OUTBOX_BACKLOG_SQL
 from bot.storage.sqlite import PENDING_ALL, PENDING_CHAT
 
@@ -77,6 +77,6 @@ async def test_close_stops_the_worker_thread(tmp_path: Path) -> None:
 async def test_a_file_that_cannot_be_opened_raises_its_own_error(tmp_path: Path) -> None:
     """Not "store is not connected" from the clean-up: the operator must see the cause."""
     store = SQLiteStore(tmp_path)  # a folder, not a database file
-    with pytest.raises(sqlite3.OperationalError, match="unable to open database file"):
+    with pytest.raises(StorageRefused, match="unable to open database file"):
         await store.open()
     assert not any(t.name.startswith("relbot-sqlite") for t in threading.enumerate())

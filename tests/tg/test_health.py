@@ -15,7 +15,7 @@ from telegram import Bot
 from bot.config import Settings
 from bot.storage import SQLiteStore, Store
 from bot.tg.health import check
-from bot.tg.sender import Sender
+from bot.tg.sender import RetryPolicy, Sender
 
 
 class Clock:
@@ -51,7 +51,7 @@ async def source(fake: FakeTelegram) -> AsyncIterator[Source]:
     async with Bot(fake.token, base_url=fake.base_url) as bot, SQLiteStore(
         ":memory:", clock=clock
     ) as store:
-        sender = Sender(bot, store, backoff=3600)  # a failed send waits: rows stay pending
+        sender = Sender(bot, store, policy=RetryPolicy(base=3600, cap=3600))  # rows stay pending
         source = Source(settings, store, sender, clock)
         yield source
         await sender.close()

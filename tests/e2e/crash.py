@@ -1,0 +1,220 @@
+"""Helpers for the crash test: scripted walks, a person who walks one, and the comparison.
+
+Why this module exists: the crash test kills the bot at random moments while twenty
+people walk the example tour, and then asks, person by person, whether what they saw
+and where they ended up is what a clean run gives. That needs three things that would
+drown the test itself:
+
+* `walks(n)`: n deterministic, different walks (languages, typed and tapped answers,
+  the sub-dialogue, one or two rounds);
+* `Walker`: a person who performs a walk like a human, waiting for the bot's answer
+  before the next action (a doubled message does not confuse them: they tap the newest
+  copy of a button, and count messages with doubles folded);
+* `compare`: the person's messages against the clean run's, folding each run of
+  consecutive copies of one message; every extra copy must be a send the bot had not
+  recorded, made by a process that was then killed (Telegram applied it; the answer, or
+  its record, did not survive the kill).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fakegram import BotMessage, FakeTelegram
+
+from .harness import Database, Person
+
+Action = tuple[str, str]  # ("command" | "send" | "press", argument)
+REPORT: list[str] = []  # one line per crash run, printed at the end (see conftest)
+WALK_TIMEOUT = 90.0  # seconds a person waits for one answer, downtime included
+
+
+def walks(count: int) -> list[list[Action]]:
+    """`count` different walks through the example tour, the same every run."""
+    out = []
+    for n in range(count):
+        spanish = n % 4 == 3
+        walk: list[Action] = [("command", "start")]
+        laps = 2
+        for lap in range(laps):
+            walk += [("press", "Español" if spanish else "English"),
+                     ("send", f"P{n}-{lap}"),
+                     ("send", str((n + lap) % 11)),
+                     ("send", "7.5" if n % 2 else "4"),
+                     ("send", ("sí" if spanish else "yes") if n % 5 else "no")]
+            if n % 3 == 1:
+                walk += [("press", "Primero una pausa" if spanish else "A pause first"),
+                         ("press", "Hecho" if spanish else "Done")]
+            elif n % 3 == 2:
+                walk += [("send", f"a swim {n}")]
+            else:
+                walk += [("press", "Un paseo" if spanish else "A walk")]
+            last = lap == laps - 1
+            walk += [("press", ("Terminar" if spanish else "Finish") if last else
+                      ("Otra vez" if spanish else "Again"))]
+        out.append(walk)
+    return out
+
+
+def original(message: BotMessage) -> str:
+    """The text the message was sent with (before any edit marked a choice)."""
+    return (message.history[0].text if message.history else message.text) or ""
+
+
+def folded(messages: Sequence[BotMessage]) -> list[list[BotMessage]]:
+    """Runs of consecutive messages sent with the same text: one message and its doubles."""
+    groups: list[list[BotMessage]] = []
+    for message in messages:
+        if groups and original(groups[-1][-1]) == original(message):
+            groups[-1].append(message)
+        else:
+            groups.append([message])
+    return groups
+
+
+@dataclass
+class Walker:
+    """One person walking one walk. `counts[i]`: how many messages the clean run showed
+    after action i; without it (the clean run itself) the walker waits until the update
+    is applied and every reply to it sent, as the database shows, and records the count."""
+
+    fake: FakeTelegram
+    person: Person
+    walk: list[Action]
+    db: Database
+    counts: list[int] | None = None
+    seen: list[int] = field(default_factory=list)
+
+    def run(self) -> None:
+        for index, (kind, argument) in enumerate(self.walk):
+            if kind == "command":
+                update = self.person.command(argument)
+            elif kind == "send":
+                update = self.person.send(argument)
+            else:
+                message = self.person.button(argument)  # the newest copy that has it
+                update = self.fake.press(self.person.id, message.message_id,
+                                         button_text=argument)
+            self.seen.append(self.wait(index, update))
+
+    def wait(self, index: int, update: int) -> int:
+        if self.counts is not None:
+            want = self.counts[index]
+            self.fake.wait_for(lambda: len(folded(self.person.messages())) >= want,
+                               WALK_TIMEOUT, what=f"{want} messages for {self.person.id}")
+            return want
+        deadline = time.monotonic() + WALK_TIMEOUT
+        while not (self.db.query("SELECT 1 FROM inbox WHERE update_id = ?", update) and not
+                   self.db.query("SELECT 1 FROM outbox WHERE user_id = ? AND status = "
+                                 "'pending'", self.person.id)):
+            assert time.monotonic() < deadline, f"update {update} never finished"
+            time.sleep(0.05)
+        return len(folded(self.person.messages()))
+
+
+@dataclass
+class Clean:
+    """What one person saw in the clean run, and where they ended."""
+
+    messages: list[tuple[str, str]]  # (sent text, text now)
+    counts: list[int]
+    session: dict[str, Any]
+
+
+def clean_record(walker: Walker, db: Database) -> Clean:
+    messages = [(original(m), m.text or "") for m in walker.person.messages()]
+    assert len(folded(walker.person.messages())) == len(messages), "a double in a clean run"
+    return Clean(messages, walker.seen, session_of(db, walker.person.id))
+
+
+def session_of(db: Database, user_id: int) -> dict[str, Any]:
+    user = db.user(user_id)
+    assert user is not None
+    return {"session": json.loads(user["session"]), "language": user["language"]}
+
+
+@dataclass
+class Outcome:
+    """The comparison for one person."""
+
+    equal: bool
+    lost: list[str]
+    doubles: int
+    doubles_in_flight: int
+    problems: list[str]
+
+
+def compare(person: Person, clean: Clean, db: Database, fake: FakeTelegram,
+            starts: Sequence[float]) -> Outcome:
+    """Each message of the clean run shown once (or more, only if a kill caught its send in
+    flight), in order, in its final state; and the same final session."""
+    groups = folded(person.messages())
+    problems: list[str] = []
+    lost = [sent for sent, _ in clean.messages[len(groups):]]
+    for i, ((sent, final), group) in enumerate(zip(clean.messages, groups, strict=False)):
+        if original(group[0]) != sent:
+            problems.append(f"message {i}: {original(group[0])!r} instead of {sent!r}")
+            break
+        if final not in [m.text for m in group]:
+            problems.append(f"message {i}: never became {final!r}: {[m.text for m in group]}")
+    if len(groups) > len(clean.messages):
+        problems.append(f"extra messages: {[original(g[0]) for g in groups[len(clean.messages):]]}")
+    recorded = {row[0] for row in db.query(  # the sends the bot knows went out
+        "SELECT message_id FROM outbox WHERE user_id = ? AND status = 'sent'", person.id)}
+    extra = [m for g in groups if len(g) > 1 for m in g if m.message_id not in recorded]
+    flying = [_in_flight_at_a_kill(fake, person.id, m, starts) for m in extra]
+    in_flight = sum(flying)
+    if in_flight != len(extra):
+        lost_track = [original(m) for m, ok in zip(extra, flying, strict=True) if not ok]
+        calls = [(round(c.started - starts[0], 3), c.status, str(c.params.get("text"))[:20],
+                  ((c.response or {}).get("result") or {}).get("message_id"))
+                 for c in fake.calls("sendMessage") if c.params.get("chat_id") == person.id]
+        rows = db.query("SELECT id, status, message_id FROM outbox WHERE user_id = ?"
+                        " ORDER BY id", person.id)
+        problems.append(f"double(s) not in flight at a kill: {lost_track}; starts "
+                        f"{[round(t - starts[0], 3) for t in starts]}; calls {calls}; "
+                        f"rows {rows}")
+    if session_of(db, person.id) != clean.session:
+        problems.append(f"session {session_of(db, person.id)} != clean {clean.session}")
+    return Outcome(not problems and not lost, lost, len(extra), in_flight, problems)
+
+
+def record_lags(fake: FakeTelegram, db: Database, people: Sequence[int]) -> list[float]:
+    """Seconds from Telegram answering each sendMessage to the bot recording it as sent:
+    the window in which a kill makes that message come twice."""
+    answered = {}
+    for call in fake.calls("sendMessage"):
+        result = (call.response or {}).get("result") or {}
+        if call.finished is not None and "message_id" in result:
+            answered[(call.params.get("chat_id"), result["message_id"])] = call.finished
+    lags = []
+    for person in people:
+        for message_id, finished in db.query(
+                "SELECT message_id, finished_at FROM outbox WHERE user_id = ? AND status ="
+                " 'sent' AND method = 'sendMessage'", person):
+            when = finished if isinstance(finished, datetime) else datetime.fromisoformat(finished)
+            if (person, message_id) in answered:
+                lags.append(when.timestamp() - answered[(person, message_id)])
+    return lags
+
+
+def _in_flight_at_a_kill(fake: FakeTelegram, chat_id: int, message: BotMessage,
+                         starts: Sequence[float]) -> bool:
+    """The sendMessage that made `message` (which the bot never recorded as sent) was the
+    last one to this chat of a process that was then killed: the one it had in flight
+    (a chat's messages go one at a time). `starts`: when each process started; all but
+    the last were killed. (A killed process's last request may reach the fake a few
+    milliseconds after the SIGKILL: it counts as that process's.)"""
+    calls = [c for c in fake.calls("sendMessage") if c.params.get("chat_id") == chat_id]
+    for began, ended in itertools.pairwise(starts):  # the killed processes
+        theirs = [c for c in calls if began <= c.started < ended]
+        if theirs and ((theirs[-1].response or {}).get("result") or {}).get(
+                "message_id") == message.message_id:
+            return True
+    return False
