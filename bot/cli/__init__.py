@@ -1,5 +1,5 @@
 """Command line: `relbot validate | chat | test | graph | export-text | preview | keys | run |
-safety-eval`.
+safety-eval | safety-train`.
 
 `main(argv) -> int` so that tests call it directly; `python -m bot` and the `relbot`
 console script both end up here.
@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for module in (validate_cmd, chat, test_cmd, graph_cmd, keys_cmd, safety_cmd):
         module.add_parser(sub)
+    safety_cmd.add_train_parser(sub)
     try:
         from bot.cli import export_cmd
 

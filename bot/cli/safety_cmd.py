@@ -4,13 +4,19 @@ Prints a table per language and category (n, recall, recall-any, false positives
 then one summary line per language and a last line saying whether every target is met;
 the exit status is 1 when one is not. `--verbose` lists what the screen got wrong.
 `--set holdout` measures the held-out set instead; its messages are never listed, since
-reading them would tune the screen to them.
+reading them would tune the screen to them. `--rules-only` leaves out the second stage
+(the model), to see what it adds.
+
+`relbot safety-train` writes the second stage's model for each language from the corpus
+and the screen author's own phrasings (tests/safety/corpus and tests/safety/dev, never the
+held-out set), to `bot/safety/rules/<language>.model.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from bot.safety import Screen
@@ -24,7 +30,7 @@ from bot.safety.evaluate import (
     read_corpus,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "add_train_parser", "run", "train"]
 
 SETS = {"corpus": "corpus", "holdout": "holdout"}
 TESTS = Path(__file__).resolve().parents[2] / "tests" / "safety"
@@ -40,7 +46,58 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a folder of rule files (default: the shipped rules)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="list every miss and false positive (text, expected, got, rule)")
+    p.add_argument("--rules-only", action="store_true",
+                   help="leave out the second stage (the model), to see what it adds")
     p.set_defaults(func=run)
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("safety-train",
+                       help="write the crisis screen's second-stage model from the corpus")
+    p.add_argument("--out", type=Path, default=None,
+                   help="the folder to write <language>.model.json to "
+                        "(default: the shipped rules folder)")
+    p.set_defaults(func=train)
+
+
+def training_messages() -> dict[str, list[tuple[str, str]]]:
+    """language -> (text, label) from the corpus and the author's phrasings (never the
+    held-out set), in a fixed order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    paths = sorted((TESTS / "corpus").glob("*.yaml")) + sorted((TESTS / "dev").glob("*.yaml"))
+    for path in paths:
+        items, _ = read_corpus(path.read_text(encoding="utf-8", errors="replace"), str(path),
+                               path.stem)
+        for item in items:
+            out.setdefault(item.language, []).append((item.text, item.label))
+    return out
+
+
+def train(args: argparse.Namespace) -> int:
+    from bot.safety.screen import RULES_DIR
+    from bot.safety.train import train_model
+
+    messages = training_messages()
+    if not messages:
+        print(f"relbot safety-train: no labelled messages in {TESTS}/corpus; run it from a "
+              "checkout", file=sys.stderr)
+        return 2
+    out = args.out or RULES_DIR
+    rules = Screen.load(RULES_DIR).rules_only()
+    for language, pairs in sorted(messages.items()):
+        if language not in rules.languages:
+            print(f"relbot safety-train: no rules for '{language}'; skipped", file=sys.stderr)
+            continue
+        started = time.perf_counter()
+        model = train_model(
+            language, pairs, lambda text, lr=rules.languages[language]: lr.prepare(text).tokens,
+            lambda text, lang=language: rules.check(text, lang) is not None)
+        path = out / f"{language}.model.json"
+        path.write_text(model.to_json(), encoding="utf-8")
+        print(f"{language}: {len(pairs)} messages, {len(model.weights)} features, threshold "
+              f"{model.threshold:.2f}, trained on {model.trained_on} "
+              f"({time.perf_counter() - started:.1f} s) -> {path}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         corpus[language] = corpus.get(language, []) + items
         problems += found
     screen = Screen.load(args.rules)
+    if args.rules_only:
+        screen = screen.rules_only()
     report = evaluate(screen, corpus)
     report.problems = problems
     print(render(report, args.which, verbose=args.verbose))

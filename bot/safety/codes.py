@@ -76,6 +76,9 @@ SAFETY_CODES: dict[str, SafetyCode] = {
         SafetyCode("S019", E, "Not a rule file name", "rules/notes.yaml",
                    "Name the file common.yaml or after its two-letter language (en.yaml), "
                    "or move it out of the rules folder."),
+        SafetyCode("S020", E, "Screen model file broken or out of date", "rules/en.model.json",
+                   "Run `relbot safety-train` to write it again from the labelled corpus; "
+                   "until then the screen runs on its rules alone."),
     )
 }
 

@@ -28,6 +28,7 @@ from bot.core.loader import Loaded
 from bot.safety.codes import file_problem, report
 from bot.safety.examples import check_examples
 from bot.safety.matcher import Finding, LanguageRules, compile_language
+from bot.safety.model import MODEL_SUFFIX, Model, load_model
 from bot.safety.rulefile import (
     COMMON,
     CommonFile,
@@ -63,6 +64,7 @@ class Screen:
     languages: Mapping[str, LanguageRules] = field(default_factory=dict)
     ranks: tuple[tuple[str, tuple[str, ...]], ...] = tuple((c, ()) for c in CATEGORIES)
     diagnostics: tuple[Diagnostic, ...] = ()
+    models: Mapping[str, Model] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path | None = None, *, examples: bool = False) -> Screen:
@@ -73,7 +75,7 @@ class Screen:
         texts: dict[str, str] = {}
         unreadable: list[Diagnostic] = []
         try:
-            paths = sorted(folder.glob("*.yaml"))
+            paths = sorted([*folder.glob("*.yaml"), *folder.glob(f"*{MODEL_SUFFIX}")])
         except OSError:
             paths = []
         for path in paths:
@@ -84,7 +86,8 @@ class Screen:
                     file_problem(str(path), "S016", f"cannot be read ({exc.strerror})"))
         screen = cls.from_texts(texts, folder=str(folder), examples=examples)
         if unreadable:
-            screen = cls(screen.languages, screen.ranks, (*unreadable, *screen.diagnostics))
+            screen = cls(screen.languages, screen.ranks, (*unreadable, *screen.diagnostics),
+                         screen.models)
         errors = sum(d.severity is Severity.ERROR for d in screen.diagnostics)
         if errors:
             log.error("crisis screen rules: %d problem(s), broken rules left out; "
@@ -101,9 +104,19 @@ class Screen:
         common: CommonFile | None = None
         files: list[LanguageFile] = []
         diagnostics: list[Diagnostic] = []
+        models: dict[str, Model] = {}
         for name, text in sorted(texts.items()):
             language = rule_language(name)
-            if language is None:
+            if name.endswith(MODEL_SUFFIX):
+                model, problems = load_model(text, name)
+                diagnostics += problems
+                stem = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(MODEL_SUFFIX)
+                if model is not None and model.language != stem:
+                    diagnostics.append(file_problem(
+                        name, "S020", f"holds the model for '{model.language}', not '{stem}'"))
+                elif model is not None:
+                    models[model.language] = model
+            elif language is None:
                 diagnostics.append(file_problem(name, "S019", "is not a rule file name"))
             elif language == COMMON:
                 common = load_common(text, name)
@@ -121,13 +134,13 @@ class Screen:
             for f in files:
                 check_examples(f.ld, languages[f.language], f.ordinary)
         found = diagnostics + common.ld.diagnostics + [d for f in files for d in f.ld.diagnostics]
-        return cls(screen.languages, screen.ranks, tuple(found))
+        return cls(screen.languages, screen.ranks, tuple(found), models)
 
     def check(self, text: str, language: str) -> Flag | None:
         """What the text suggests, or None. Screens `language` (English as a fallback)."""
         findings = self.findings(text, language)
         if not findings:
-            return None
+            return self._second_stage(text, language)
         best = min(findings, key=self.rank)
         also = tuple(dict.fromkeys(f.category for f in findings if f.category != best.category))
         return Flag(best.category, best.subtype, best.rule.ref, also)
@@ -142,6 +155,19 @@ class Screen:
         if not found and language != FALLBACK and FALLBACK in self.languages:
             found = self.languages[FALLBACK].findings(text, explain=True)
         return found if explain else [f for f in found if f.suppressed_by is None]
+
+    def rules_only(self) -> Screen:
+        """The same screen without its second stage (to measure what the model adds)."""
+        return Screen(self.languages, self.ranks, self.diagnostics)
+
+    def _second_stage(self, text: str, language: str) -> Flag | None:
+        """The model's judgement where no rule flagged: the person's language only (a
+        model knows one language's words), on the text as the rules see it."""
+        model, rules = self.models.get(language), self.languages.get(language)
+        if model is None or rules is None:
+            return None
+        judged = model.judge(rules.prepare(text).tokens)
+        return None if judged is None else Flag(judged[0], "", f"{language}:model")
 
     def rank(self, finding: Finding) -> int:
         """A finding's place in the precedence (lower wins)."""

@@ -71,6 +71,7 @@ CASES: dict[str, tuple[dict[str, str], Where]] = {
     "S018": (texts(common=COMMON.replace("  - suicide_self_harm", "  - suicide_self_harm: [plan]")),
              ("common.yaml", 3, 25, "plan")),
     "S019": (texts(**{"notes.yaml": "hello: world\n"}), ("notes.yaml", 1, 1, "")),
+    "S020": (texts(**{"en.model.json": '{"format": 1, "weights": '}), ("en.model.json", 1, 1, "")),
 }
 
 
