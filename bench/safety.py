@@ -7,7 +7,8 @@ millisecond for ordinary message lengths), so a change to the rules or to
     .venv/bin/python bench/safety.py            # the full run (about 20 s)
     .venv/bin/python bench/safety.py --quick    # a smoke run for CI (a few seconds)
 
-It loads the shipped rules (and the second stage's models) as the bot does (regexes compiled when first needed) and as
+It loads the shipped rules (and the second stage's models) as the bot does (regexes
+compiled when first needed) and as
 `relbot validate` does (everything compiled, every example tried), then screens every
 message of the labelled corpus in its language, several passes, and reports the median
 and p99 per message after the first pass (the first pass is reported separately: it
