@@ -7,6 +7,7 @@
   that mentions the person; a redelivered press changes nothing; /export then says
   nothing is stored, and /start greets them as someone new.
 - Changing consent from yes to no erases the saved answers, after confirming.
+- A 500 on an /export document or on the /delete "Done" edit is retried: nothing is lost.
 
 The real programme's bots (``programme_bot``: polling, SQLite; ``programme_webhook_bot``:
 webhook, PostgreSQL) are shared with test_programme.py; every test has its own people.
@@ -188,6 +189,26 @@ def test_export_reads_well_in_spanish(programme_fake: FakeTelegram, programme_bo
     assert data["saved"][0]["title"] == "Registro diario"
 
 
+def test_a_500_on_an_export_file_is_retried_and_both_documents_arrive(
+    programme_fake: FakeTelegram, programme_bot: BotProcess
+) -> None:
+    """Files go through the outbox like every reply: one refused upload is sent again."""
+    db = Database(programme_bot.database_url)
+    ana = Person(programme_fake, next_user_id())
+    programme.daily_checkin_by_buttons(ana, db, store=True)
+    programme_fake.fail_next("sendDocument", 500, count=1, chat_id=ana.id)
+    ana.command("export")
+    readable, data = _documents(ana, "Everything I have stored about you, to read.",
+                                "The same, as a JSON file for other apps.")
+    assert "Daily check-in" in readable and data["language"] == "en"
+    wait_until(lambda: no_pending(db, [ana.id]), what="the documents sent")
+    statuses = [r[0] for r in db.query("SELECT status FROM outbox WHERE user_id = ?", ana.id)]
+    assert "dead" not in statuses
+    sends = [c.status for c in programme_fake.calls("sendDocument")
+             if c.params.get("chat_id") == ana.id]
+    assert sends == [500, 200, 200]  # refused once, then both delivered
+
+
 # ---- /delete ----------------------------------------------------------------------------------
 def test_only_the_newest_delete_confirmation_erases_and_then_nothing_mentions_them(
     programme_on: tuple[FakeTelegram, Database],
@@ -220,6 +241,25 @@ def test_only_the_newest_delete_confirmation_erases_and_then_nothing_mentions_th
     ana.command("start")  # a new person: the whole welcome, not "welcome back"
     ana.expect("Hi, I'm relbot. Which language would you like?")
     assert db.count("records", ana.id) == 0
+
+
+def test_a_500_on_the_delete_confirmation_edit_still_tells_them_it_is_done(
+    programme_fake: FakeTelegram, programme_bot: BotProcess
+) -> None:
+    db = Database(programme_bot.database_url)
+    ana = Person(programme_fake, next_user_id())
+    programme.daily_checkin_by_buttons(ana, db, store=True)
+    ana.command("delete")
+    (confirm,) = ana.expect("This erases everything")
+    programme_fake.fail_next("editMessageText", 500, count=1, chat_id=ana.id)
+    programme_fake.press(ana.id, confirm.message_id, button_text="Yes, delete everything")
+    programme_fake.wait_for(lambda: (programme_fake.message(ana.id, confirm.message_id).text
+                                     or "").startswith("Done. Everything I had stored about you"),
+                            what="the confirmation edited to done, after one refusal")
+    edits = [c.status for c in programme_fake.calls("editMessageText")
+             if c.params.get("chat_id") == ana.id]
+    assert edits[-2:] == [500, 200]
+    wait_until(lambda: not any(db.rows_about(ana.id).values()), what="every row erased")
 
 
 def test_a_delete_confirmation_kept_is_used_up(
