@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.crisis import CATEGORIES
@@ -30,7 +30,7 @@ from bot.core.diagnostics import Diagnostic
 from bot.safety.codes import file_problem
 from bot.safety.normalise import CLAUSE, SENTENCE
 
-__all__ = ["CLASSES", "MODEL_SUFFIX", "NONE", "Model", "features", "load_model"]
+__all__ = ["CLASSES", "MODEL_SUFFIX", "NONE", "Model", "features", "load_model", "softmax"]
 
 NONE = "none"
 CLASSES: tuple[str, ...] = (NONE, *CATEGORIES)
@@ -54,6 +54,22 @@ def features(tokens: Iterable[str]) -> set[str]:
     return out
 
 
+def softmax(bias: Sequence[float], weights: Mapping[str, Sequence[float]],
+            feats: Iterable[str]) -> list[float]:
+    """P(class) from the bias and the summed weights of the features present (the
+    same arithmetic for training and for screening)."""
+    scores = list(bias)
+    for feature in feats:
+        row = weights.get(feature)
+        if row is not None:
+            for i, w in enumerate(row):
+                scores[i] += w
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
     """Weights per feature for each class of `CLASSES`, a bias per class, the probability
@@ -67,17 +83,8 @@ class Model:
     settings: dict[str, float] = field(default_factory=dict)
 
     def probabilities(self, tokens: Sequence[str]) -> tuple[float, ...]:
-        """P(class) for each class of `CLASSES` (softmax of the summed weights)."""
-        scores = list(self.bias)
-        for feature in features(tokens):
-            row = self.weights.get(feature)
-            if row is not None:
-                for i, w in enumerate(row):
-                    scores[i] += w
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return tuple(e / total for e in exps)
+        """P(class) for each class of `CLASSES`."""
+        return tuple(softmax(self.bias, self.weights, features(tokens)))
 
     def judge(self, tokens: Sequence[str]) -> tuple[str, float] | None:
         """(category, P(any disclosure)) when that probability reaches the threshold."""

@@ -21,7 +21,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from bot.safety.model import CLASSES, NONE, Model, features
+from bot.safety.model import CLASSES, NONE, Model, features, softmax
 
 __all__ = ["Example", "fingerprint", "train", "train_model"]
 
@@ -62,7 +62,7 @@ def train(examples: Sequence[Example]) -> tuple[dict[str, list[float]], list[flo
         order.shuffle(data)
         for feats, y in data:
             scale = NONE_WEIGHT if y == 0 else 1.0
-            p = _softmax(bias, weights, feats)
+            p = softmax(bias, weights, feats)
             for j in range(width):
                 g = (p[j] - (1.0 if j == y else 0.0)) * scale
                 bias_squares[j] += g * g
@@ -104,24 +104,10 @@ def _cross_validated_threshold(messages: Sequence[tuple[str, str]],
         for i in range(fold, len(examples), FOLDS):
             label, tokens = examples[i]
             if label == NONE and not flagged_by_rules(messages[i][0]):
-                p = _softmax(bias, fitted, sorted(features(tokens)))
+                p = softmax(bias, fitted, sorted(features(tokens)))
                 ordinary_scores.append(1.0 - p[0])
     for threshold in THRESHOLDS:
         flagged = sum(score >= threshold for score in ordinary_scores)
         if flagged <= FOLD_FP_TARGET * max(len(ordinary_scores), 1):
             return threshold
     return THRESHOLDS[-1]
-
-
-def _softmax(bias: Sequence[float], weights: dict[str, list[float]] | dict[str, tuple[float, ...]],
-             feats: Sequence[str]) -> list[float]:
-    scores = list(bias)
-    for f in feats:
-        row = weights.get(f)
-        if row is not None:
-            for j, w in enumerate(row):
-                scores[j] += w
-    top = max(scores)
-    exps = [math.exp(s - top) for s in scores]
-    total = sum(exps)
-    return [e / total for e in exps]

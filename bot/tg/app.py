@@ -192,14 +192,20 @@ async def _until_telegram_answers(bot: ExtBot[None], stop: asyncio.Event) -> boo
             raise TokenRejected("Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN "
                                 "(from @BotFather) and TELEGRAM_API_URL") from None
         except TelegramError as error:
-            outage.failed(type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), backoff(outage.failures - 1, base=1.0,
-                                                            cap=30.0))
+            await _after_failure(stop, outage, error, cap=30.0)
             continue
         outage.recovered()
         return True
     return False
+
+
+async def _after_failure(stop: asyncio.Event, outage: Outage, error: Exception, *,
+                         cap: float) -> None:
+    """Note a failed start-up call and wait (growing, at most `cap` seconds) before the
+    next try, or until shutdown is asked for."""
+    outage.failed(type(error).__name__)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), backoff(outage.failures - 1, base=1.0, cap=cap))
 
 
 async def _stop_around_updates(runtime: Runtime) -> None:
@@ -269,10 +275,7 @@ async def _set_webhook(bot: Bot, settings: Settings, stop: asyncio.Event) -> str
         except BadRequest as error:
             return telegram_line(error, settings)
         except TelegramError as error:
-            outage.failed(type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), backoff(outage.failures - 1, base=1.0,
-                                                            cap=60.0))
+            await _after_failure(stop, outage, error, cap=60.0)
             continue
         outage.recovered()
         return None

@@ -344,6 +344,14 @@ class Person:
 
 
 # ---- the database behind the bot's back ------------------------------------------------------
+def at_name_question(person: Person) -> None:
+    """Start the example tour in English and stop at its first typed question."""
+    person.command("start")
+    person.expect("Hi! This tour shows", "Which language do you prefer?")
+    person.press("English")
+    person.expect("What should I call you?")
+
+
 class Database:
     """Raw reads of relbot's tables, independent of the bot's storage code; sealed values
     are opened with the bot's key (its key file, or the e2e DATA_KEY)."""

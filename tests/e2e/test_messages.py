@@ -11,14 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fakegram import FakeTelegram
 
-from .harness import UNSUPPORTED, BotProcess, Database, Person
-
-
-def at_name_question(person: Person) -> None:
-    person.command("start")
-    person.expect("Hi! This tour shows", "Which language do you prefer?")
-    person.press("English")
-    person.expect("What should I call you?")
+from .harness import UNSUPPORTED, BotProcess, Database, Person, at_name_question
 
 
 # ---- things the bot cannot read ---------------------------------------------------------------

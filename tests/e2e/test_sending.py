@@ -28,6 +28,7 @@ from .harness import (
     BotProcess,
     Database,
     Person,
+    at_name_question,
     running,
     wait_until,
 )
@@ -39,13 +40,6 @@ SCALE = 0.05
 def own_fake() -> Iterator[FakeTelegram]:
     with FakeTelegram(webhook_backoff=0.05) as server:
         yield server
-
-
-def at_name_question(person: Person) -> None:
-    person.command("start")
-    person.expect("Hi! This tour shows", "Which language do you prefer?")
-    person.press("English")
-    person.expect("What should I call you?")
 
 
 def sends_of(fake: FakeTelegram, text: str) -> list[int | None]:

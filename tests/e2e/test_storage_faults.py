@@ -34,6 +34,7 @@ from .harness import (
     BotProcess,
     Database,
     Person,
+    at_name_question,
     running,
 )
 
@@ -44,13 +45,6 @@ SORRY = "Sorry, something went wrong"
 def own_fake() -> Iterator[FakeTelegram]:
     with FakeTelegram(webhook_backoff=0.2) as server:
         yield server
-
-
-def at_name_question(person: Person) -> None:
-    person.command("start")
-    person.expect("Hi! This tour shows", "Which language do you prefer?")
-    person.press("English")
-    person.expect("What should I call you?")
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
