@@ -7,9 +7,10 @@ the exit status is 1 when one is not. `--verbose` lists what the screen got wron
 reading them would tune the screen to them. `--rules-only` leaves out the second stage
 (the model), to see what it adds.
 
-`relbot safety-train` writes the second stage's model for each language from the corpus
-and the screen author's own phrasings (tests/safety/corpus and tests/safety/dev, never the
-held-out set), to `bot/safety/rules/<language>.model.json`.
+`relbot safety-train` writes the second stage's model for each language from the corpus,
+the screen author's own phrasings and a training set written by someone else
+(tests/safety/corpus, dev and train; never a held-out set), to
+`bot/safety/rules/<language>.model.json`.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ from bot.safety.evaluate import (
 
 __all__ = ["add_parser", "add_train_parser", "run", "train"]
 
-SETS = {"corpus": "corpus", "holdout": "holdout"}
+SETS = {"corpus": "corpus", "holdout": "holdout", "holdout2": "holdout2"}
+TRAINING = ("corpus", "dev", "train")  # what the second stage learns from; never a holdout
 TESTS = Path(__file__).resolve().parents[2] / "tests" / "safety"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("safety-eval", help="measure the crisis screen on the labelled corpus")
     p.add_argument("--set", choices=tuple(SETS), default="corpus", dest="which",
-                   help="the corpus to tune against (default) or the held-out set")
+                   help="the corpus to tune against (default) or a held-out set")
     p.add_argument("--dir", type=Path, default=None,
                    help="a folder of <language>.yaml corpus files (default: tests/safety/SET)")
     p.add_argument("--rules", type=Path, default=None,
@@ -61,10 +63,10 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def training_messages() -> dict[str, list[tuple[str, str]]]:
-    """language -> (text, label) from the corpus and the author's phrasings (never the
-    held-out set), in a fixed order."""
+    """language -> (text, label) from the folders in TRAINING (never a held-out set), in a
+    fixed order."""
     out: dict[str, list[tuple[str, str]]] = {}
-    paths = sorted((TESTS / "corpus").glob("*.yaml")) + sorted((TESTS / "dev").glob("*.yaml"))
+    paths = [path for folder in TRAINING for path in sorted((TESTS / folder).glob("*.yaml"))]
     for path in paths:
         items, _ = read_corpus(path.read_text(encoding="utf-8", errors="replace"), str(path),
                                path.stem)
@@ -101,7 +103,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.verbose and args.which == "holdout":
+    if args.verbose and args.which.startswith("holdout"):
         print("relbot safety-eval: the held-out set is never listed (reading its misses would "
               "tune the screen to it); run it without --verbose", file=sys.stderr)
         return 2

@@ -45,9 +45,10 @@ def test_the_screen_meets_its_targets_on_the_corpus() -> None:
     assert len(report.rows) == 2 * (len(CATEGORIES) + 1)
 
 
-def test_the_held_out_set_runs() -> None:
-    """Figures only (relbot safety-eval --set holdout); never asserted, never tuned to."""
-    report = evaluate(shipped(), corpus(HOLDOUT))
+@pytest.mark.parametrize("folder", [HOLDOUT, HOLDOUT.with_name("holdout2")])
+def test_the_held_out_sets_run(folder: Path) -> None:
+    """Figures only (relbot safety-eval --set holdout / holdout2); never tuned to."""
+    report = evaluate(shipped(), corpus(folder))
     assert {(r.language, r.category) for r in report.rows} == {
         (language, c) for language in ("en", "es") for c in (*CATEGORIES, NONE)}
 
