@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -233,6 +233,22 @@ class Store(ABC):
                                         None, now, self.max_attempts)
         return [item for item in items if not item.unreadable]
 
+    async def release(self, items: Sequence[OutboxItem]) -> int:
+        """Give back leased rows a sender will not send after all (it stops early: a retry
+        holds the chat, its lease runs short, it shuts down): due again at once, for any
+        sender. Rows finished or rescheduled since (``not_before`` changed) are left alone.
+        Returns the rows released."""
+        self._guard()
+        leases = [(item.id, item.not_before) for item in items]
+        return await self._release(leases, self.now()) if leases else 0
+
+    async def recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
+        """When this chat's messages (``sendMessage``) were recorded as sent since ``since``,
+        oldest first: the pacing history any replica can read (see ``bot.tg.sender``)."""
+        self._guard()
+        check_id(chat_id, "chat_id")
+        return await self._recent_sends(chat_id, since)
+
     async def mark_sent(self, outbox_id: int, message_id: int | None) -> bool:
         """Record a successful send; False if the row is gone (user deleted) or not pending.
 
@@ -359,6 +375,12 @@ class Store(ABC):
     async def _pending(
         self, chat_id: int | None, limit: int, now: datetime, claim_until: datetime | None
     ) -> list[OutboxItem]: ...
+
+    @abstractmethod
+    async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int: ...
+
+    @abstractmethod
+    async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]: ...
 
     @abstractmethod
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool: ...

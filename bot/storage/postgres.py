@@ -80,6 +80,11 @@ _FORGET_SENT_OF_UNKNOWN = (
     "DELETE FROM outbox WHERE id = $1"
     " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
 )
+# Uses the index on finished_at: only the last few seconds of the whole outbox are read.
+_RECENT_SENDS = (
+    "SELECT finished_at FROM outbox WHERE finished_at >= $2 AND chat_id = $1"
+    " AND status = 'sent' AND method = 'sendMessage' ORDER BY finished_at"
+)
 _INACTIVE = """
 SELECT u.user_id FROM users AS u
 WHERE u.updated_at < $1
@@ -284,6 +289,17 @@ class PostgresStore(Store):
                     [row["id"] for row in rows],
                 )
         return [replace(item_from_row(row, self.codec), not_before=claim_until) for row in rows]
+
+    async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int:
+        return _affected(await self.pool.execute(
+            "UPDATE outbox AS o SET not_before = $1"
+            " FROM unnest($2::bigint[], $3::timestamptz[]) AS l(id, until)"
+            " WHERE o.id = l.id AND o.status = 'pending' AND o.not_before = l.until",
+            now, [i for i, _ in leases], [u for _, u in leases]))
+
+    async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
+        rows = await self.pool.fetch(_RECENT_SENDS, chat_id, since)
+        return [row[0] for row in rows]
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
         async with self.pool.acquire() as conn, conn.transaction():

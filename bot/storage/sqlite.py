@@ -52,6 +52,7 @@ from bot.storage.models import (
     as_datetime,
     format_ts,
     item_from_row,
+    parse_ts,
     record_from_row,
     user_from_row,
 )
@@ -63,6 +64,7 @@ from bot.storage.sqlite_sql import (
     _KEY_USAGE,
     _MARK_FAILED,
     _MARK_SENT,
+    _RECENT_SENDS,
     _SAVE_USER,
     _TO_RESEAL,
     PENDING_ALL,
@@ -266,6 +268,20 @@ class SQLiteStore(Store):
 
         rows = await self._exclusive(_atomic, claim)
         return [replace(item_from_row(row, self.codec), not_before=claim_until) for row in rows]
+
+    async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int:
+        sql = ("UPDATE outbox SET not_before = ? WHERE id = ? AND status = 'pending'"
+               " AND not_before = ?")
+        rows = [(format_ts(now), outbox_id, format_ts(until)) for outbox_id, until in leases]
+
+        def release(conn: sqlite3.Connection) -> int:
+            return sum(_rowcount(conn, sql, row) for row in rows)
+
+        return await self._exclusive(_atomic, release)
+
+    async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
+        rows = await self._exclusive(_rows, _RECENT_SENDS, (format_ts(since), chat_id))
+        return [parse_ts(row[0]) for row in rows]
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
         def sent(conn: sqlite3.Connection) -> bool:
