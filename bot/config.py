@@ -46,6 +46,7 @@ class Settings:
     retention_days: int = 365  # RETENTION_DAYS: inactive people's answers are deleted after
     send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
+    replicas: int = 1  # REPLICAS: processes sharing the bot; Telegram's global limit is split
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -127,6 +128,7 @@ class Settings:
             retention_days=retention,
             send_retry_hours=_number(source, "SEND_RETRY_HOURS", 6.0, kind="a number of hours"),
             time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
+            replicas=int(_number(source, "REPLICAS", 1, whole=True)),
         )
 
 

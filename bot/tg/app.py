@@ -51,7 +51,7 @@ from bot.tg.poller import Poller, PollingConflict, TokenRejected
 from bot.tg.preflight import telegram_line
 from bot.tg.receiver import Receiver
 from bot.tg.render import render
-from bot.tg.sender import STORE_MAX_ATTEMPTS, RetryPolicy, Sender
+from bot.tg.sender import LEASE, STORE_MAX_ATTEMPTS, RetryPolicy, Sender
 from bot.tg.webhook import WebhookServer
 
 __all__ = ["Runtime", "run"]
@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 SEND_READ_TIMEOUT = 60.0  # seconds: a slow answer is waited for, never sent again
 POLL_TIMEOUT = 50  # seconds of one getUpdates long poll
 SHUTDOWN_GRACE = 20.0  # seconds for the update in hand on the way out
+GLOBAL_RATE = 30.0  # Bot API calls a second Telegram allows one bot, split across REPLICAS
 
 
 @dataclass
@@ -138,7 +139,9 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
         runtime.menu = await register_commands(bot, runtime.compiled)  # optional: never fails
         policy = RetryPolicy(give_up_after=settings.send_retry_hours * 3600.0,
                              scale=settings.time_scale)
-        sender = runtime.sender = Sender(bot, store, policy=policy)
+        # Several replicas share one PostgreSQL outbox: drains claim rows (see Sender).
+        lease = LEASE * settings.time_scale if store.concurrent_writers else None
+        sender = runtime.sender = Sender(bot, store, policy=policy, lease=lease)
         conversation = Conversation(store, runtime.compiled, Screen.load(), render)
         runtime.router = Router(conversation, sender, retention_days=settings.retention_days)
         if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
@@ -179,7 +182,8 @@ def _build_bot(settings: Settings, poll_request: HTTPXRequest) -> ExtBot[None]:
                            media_write_timeout=60.0)
     return ExtBot(settings.token, base_url=settings.api_url, base_file_url=file_api,
                   request=request, get_updates_request=poll_request,
-                  rate_limiter=AIORateLimiter(max_retries=2))
+                  rate_limiter=AIORateLimiter(overall_max_rate=GLOBAL_RATE / settings.replicas,
+                                              max_retries=2))
 
 
 async def _until_telegram_answers(bot: ExtBot[None], stop: asyncio.Event) -> bool:
