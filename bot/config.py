@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from bot.privacy.keyring import KeyConfigError, KeyRing
 
@@ -47,6 +48,7 @@ class Settings:
     send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
     replicas: int = 1  # REPLICAS: processes sharing the bot; Telegram's global limit is split
+    migrate: bool = False  # MIGRATE / --migrate: apply missing migrations on start (PostgreSQL)
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -56,6 +58,14 @@ class Settings:
             for entry in self.data_key.replace("\n", ",").split(","):
                 found.append(entry.strip().rpartition(":")[2])
         return [self.token, *(secret for secret in found[1:] if secret)]
+
+    @property
+    def upgrade(self) -> Literal["apply", "refuse"]:
+        """What start-up does with missing migrations: SQLite (one process, the embedded
+        default) applies them; PostgreSQL only with MIGRATE=1 or `--migrate`, because
+        replicas sharing one schema are upgraded once, by `relbot db upgrade`."""
+        embedded = self.database_url.startswith("sqlite:")
+        return "apply" if embedded or self.migrate else "refuse"
 
     @property
     def webhook(self) -> bool:
@@ -129,7 +139,17 @@ class Settings:
             send_retry_hours=_number(source, "SEND_RETRY_HOURS", 6.0, kind="a number of hours"),
             time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
             replicas=int(_number(source, "REPLICAS", 1, whole=True)),
+            migrate=_flag(source, "MIGRATE"),
         )
+
+
+def _flag(source: Mapping[str, str], name: str) -> bool:
+    text = (source.get(name) or "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be 1 (yes) or 0 (no), not {source.get(name)!r}")
 
 
 def _port(source: Mapping[str, str], name: str, default: str) -> int:

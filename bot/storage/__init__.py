@@ -37,7 +37,7 @@ Backends: ``SQLiteStore`` (default, one process) and ``PostgresStore`` (several 
 
 from bot.storage.base import DEFAULT_MAX_ATTEMPTS, SUPERSEDED, Snapshot, Store, Transaction
 from bot.storage.faults import StorageRefused, describe, is_transient
-from bot.storage.migrations import SchemaVersionError
+from bot.storage.migrations import SchemaBehind, SchemaVersionError, Upgrade
 from bot.storage.models import (
     Clock,
     Consent,
@@ -66,11 +66,13 @@ __all__ = [
     "PostgresStore",
     "Record",
     "SQLiteStore",
+    "SchemaBehind",
     "SchemaVersionError",
     "Snapshot",
     "StorageRefused",
     "Store",
     "Transaction",
+    "Upgrade",
     "UserRecord",
     "describe",
     "is_transient",

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 
 from bot.privacy.keyring import KeyRing
+from bot.storage.migrations import Upgrade
 from bot.storage.models import (
     Clock,
     OutboxBacklog,
@@ -130,6 +131,7 @@ class Store(ABC):
         clock: Clock | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         keys: KeyRing | KeyProvider | None = None,
+        upgrade: Upgrade = "apply",
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -139,6 +141,10 @@ class Store(ABC):
         self._user_locks = UserLocks()
         self._in_transaction: set[asyncio.Task[Any]] = set()
         self._is_open = False
+        #: What `open()` does with missing migrations (see `bot.storage.migrations.Upgrade`).
+        self.upgrade: Upgrade = upgrade
+        #: The schema version found by `open()`, before any migration it applied.
+        self.schema_found: int | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
     async def open(self) -> None:
@@ -162,6 +168,11 @@ class Store(ABC):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    async def schema_version(self) -> int:
+        """The highest migration applied to the database now."""
+        self._guard()
+        return await self._schema_version()
 
     def now(self) -> datetime:
         """The store's clock (UTC, tz-aware); injectable for tests."""
@@ -375,6 +386,9 @@ class Store(ABC):
     async def _pending(
         self, chat_id: int | None, limit: int, now: datetime, claim_until: datetime | None
     ) -> list[OutboxItem]: ...
+
+    @abstractmethod
+    async def _schema_version(self) -> int: ...
 
     @abstractmethod
     async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int: ...

@@ -112,7 +112,8 @@ async def serve(runtime: Runtime) -> int:
     _stop_on_signals(runtime.stop)
     settings = runtime.settings
     keys = key_source(settings.database_url, settings.data_key)
-    store = open_store(settings.database_url, max_attempts=STORE_MAX_ATTEMPTS, keys=keys)
+    store = open_store(settings.database_url, max_attempts=STORE_MAX_ATTEMPTS, keys=keys,
+                       upgrade=settings.upgrade)
     try:
         await store.open()
     except StorageRefused as error:
