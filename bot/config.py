@@ -16,11 +16,13 @@ from typing import Literal
 
 from bot.privacy.keyring import KeyConfigError, KeyRing
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_LEVELS", "ConfigError", "Settings"]
+__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_FORMATS", "LOG_LEVELS", "ConfigError",
+           "Settings"]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///data/relbot.sqlite3"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
@@ -49,6 +51,8 @@ class Settings:
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
     replicas: int = 1  # REPLICAS: processes sharing the bot; Telegram's global limit is split
     migrate: bool = False  # MIGRATE / --migrate: apply missing migrations on start (PostgreSQL)
+    metrics: bool = True  # METRICS=0: no /metrics (on the webhook server and HEALTH_PORT)
+    log_format: str = "text"  # LOG_FORMAT: text (for people) or json (for log collectors)
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -101,6 +105,9 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                               f"not {source.get('LOG_LEVEL')!r}")
+        log_format = (source.get("LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be text or json, not {source.get('LOG_FORMAT')!r}")
         health_port = source.get("HEALTH_PORT") or None
         dialogues = source.get("DIALOGUES_DIR")
         database_url = source.get("DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -140,12 +147,16 @@ class Settings:
             time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
             replicas=int(_number(source, "REPLICAS", 1, whole=True)),
             migrate=_flag(source, "MIGRATE"),
+            metrics=_flag(source, "METRICS", default=True),
+            log_format=log_format,
         )
 
 
-def _flag(source: Mapping[str, str], name: str) -> bool:
+def _flag(source: Mapping[str, str], name: str, *, default: bool = False) -> bool:
     text = (source.get(name) or "").strip().lower()
-    if text in ("", "0", "false", "no"):
+    if not text:
+        return default
+    if text in ("0", "false", "no"):
         return False
     if text in ("1", "true", "yes"):
         return True

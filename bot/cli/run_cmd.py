@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _refuse(str(exc), [])
     secrets = settings.secrets()
-    setup_logging(settings.log_level, secrets)
+    setup_logging(settings.log_level, secrets, settings.log_format)
     try:  # a missing or unreadable key is one line, before anything reaches out
         check_keys(settings.database_url, settings.data_key)
     except KeyConfigError as exc:
