@@ -16,7 +16,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -246,12 +246,24 @@ class Store(ABC):
 
     async def release(self, items: Sequence[OutboxItem]) -> int:
         """Give back leased rows a sender will not send after all (it stops early: a retry
-        holds the chat, its lease runs short, it shuts down): due again at once, for any
-        sender. Rows finished or rescheduled since (``not_before`` changed) are left alone.
-        Returns the rows released."""
+        holds the chat, it shuts down): due again at once, for any sender. Rows finished or
+        claimed again since (``not_before`` changed) are left alone. Returns how many."""
         self._guard()
         leases = [(item.id, item.not_before) for item in items]
-        return await self._release(leases, self.now()) if leases else 0
+        return len(await self._relet(leases, self.now())) if leases else 0
+
+    async def renew(self, items: Sequence[OutboxItem], claim_for: timedelta
+                    ) -> list[OutboxItem]:
+        """Extend this sender's lease on rows it still holds (``not_before`` unchanged since
+        its claim, even if that lease just ran out: nobody claimed them meanwhile); returns
+        the renewed items, with their new ``not_before``. A row missing from the answer
+        was finished or claimed by another sender: it must not be sent."""
+        self._guard()
+        if claim_for <= timedelta(0):
+            raise ValueError("claim_for must be positive")
+        until = self.now() + claim_for
+        kept = set(await self._relet([(i.id, i.not_before) for i in items], until))
+        return [replace(item, not_before=until) for item in items if item.id in kept]
 
     async def recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
         """When this chat's messages (``sendMessage``) were recorded as sent since ``since``,
@@ -391,7 +403,9 @@ class Store(ABC):
     async def _schema_version(self) -> int: ...
 
     @abstractmethod
-    async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int: ...
+    async def _relet(self, leases: list[tuple[int, datetime]], until: datetime) -> list[int]:
+        """Set ``not_before = until`` on pending rows whose ``not_before`` is still the
+        given one; returns their ids."""
 
     @abstractmethod
     async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]: ...

@@ -297,12 +297,14 @@ class PostgresStore(Store):
     async def _schema_version(self) -> int:
         return int(await self.pool.fetchval(_SCHEMA_VERSION))
 
-    async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int:
-        return _affected(await self.pool.execute(
+    async def _relet(self, leases: list[tuple[int, datetime]], until: datetime) -> list[int]:
+        rows = await self.pool.fetch(
             "UPDATE outbox AS o SET not_before = $1"
             " FROM unnest($2::bigint[], $3::timestamptz[]) AS l(id, until)"
-            " WHERE o.id = l.id AND o.status = 'pending' AND o.not_before = l.until",
-            now, [i for i, _ in leases], [u for _, u in leases]))
+            " WHERE o.id = l.id AND o.status = 'pending' AND o.not_before = l.until"
+            " RETURNING o.id",
+            until, [i for i, _ in leases], [u for _, u in leases])
+        return [int(row[0]) for row in rows]
 
     async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
         rows = await self.pool.fetch(_RECENT_SENDS, chat_id, since)

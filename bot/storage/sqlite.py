@@ -276,15 +276,15 @@ class SQLiteStore(Store):
     async def _schema_version(self) -> int:
         return int((await self._exclusive(_rows, _SCHEMA_VERSION))[0][0])
 
-    async def _release(self, leases: list[tuple[int, datetime]], now: datetime) -> int:
+    async def _relet(self, leases: list[tuple[int, datetime]], until: datetime) -> list[int]:
         sql = ("UPDATE outbox SET not_before = ? WHERE id = ? AND status = 'pending'"
                " AND not_before = ?")
-        rows = [(format_ts(now), outbox_id, format_ts(until)) for outbox_id, until in leases]
+        rows = [(format_ts(until), outbox_id, format_ts(lease)) for outbox_id, lease in leases]
 
-        def release(conn: sqlite3.Connection) -> int:
-            return sum(_rowcount(conn, sql, row) for row in rows)
+        def relet(conn: sqlite3.Connection) -> list[int]:
+            return [row[1] for row in rows if _rowcount(conn, sql, row) == 1]
 
-        return await self._exclusive(_atomic, release)
+        return await self._exclusive(_atomic, relet)
 
     async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
         rows = await self._exclusive(_rows, _RECENT_SENDS, (format_ts(since), chat_id))

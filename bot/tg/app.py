@@ -149,7 +149,8 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
                              scale=settings.time_scale)
         # Several replicas share one PostgreSQL outbox: drains claim rows (see Sender).
         lease = LEASE * settings.time_scale if store.concurrent_writers else None
-        sender = runtime.sender = Sender(bot, store, policy=policy, lease=lease)
+        sender = runtime.sender = Sender(bot, store, policy=policy, lease=lease,
+                                         global_rate=GLOBAL_RATE / settings.replicas)
         conversation = Conversation(store, runtime.compiled, Screen.load(), render,
                                     on_flag=metrics.flagged if metrics is not None else None)
         runtime.router = Router(conversation, sender, retention_days=settings.retention_days)

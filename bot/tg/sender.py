@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -118,15 +119,22 @@ class Sender:
     send, and one read per drain start costs less than a write per message. The global
     limit (about 30 calls a second per bot) is split evenly across replicas in
     `bot.tg.app` (REPLICAS): it needs no coordination and never exceeds the limit; a dead
-    replica's share is unused until it is back, which costs throughput only at peaks.
+    replica's share is unused until it is back, which costs throughput only at peaks. With
+    claims, a drain waits for its share (`global_rate`) *before* it checks the lease and
+    makes the call, so no call waits out its lease in a queue and then goes out after
+    another replica took the row over.
     """
 
     def __init__(self, bot: Bot, store: Store, *, rate: float = 1.0, burst: int = 3,
                  policy: RetryPolicy | None = None, sweep_every: float = 5.0,
-                 lease: float | None = None) -> None:
+                 lease: float | None = None, global_rate: float | None = None) -> None:
         self.bot, self.store = bot, store
         self.rate, self.burst = rate, burst
         self.lease = lease
+        # With claims, this replica's share of Telegram's global limit is waited for before
+        # the lease check: a call queued in the HTTP client's limiter could outlive its lease.
+        self._global = (AsyncLimiter(global_rate, 1.0)
+                        if lease is not None and global_rate is not None else None)
         self.policy = policy or RetryPolicy()
         self.sweep_every = sweep_every
         self.stats = SenderStats()
@@ -258,11 +266,19 @@ class Sender:
                         continue
                     return
                 for index, item in enumerate(items):
-                    if (self._urgent_epochs.get(chat_id, 0) != epoch or self._closing
-                            or not self._lease_left(item)):
-                        await self._release(items[index:])  # stale batch, or out of time
+                    if self._urgent_epochs.get(chat_id, 0) != epoch or self._closing:
+                        await self._release(items[index:])  # a stale batch: fetch again
                         break
-                    if not await self._deliver(item):
+                    if await self._wait_for_turn(item):
+                        continue  # superseded while it waited: the epoch check above
+                    if self._global is not None:  # queue here, not inside the HTTP client:
+                        await self._global.acquire()  # the lease is checked after the wait
+                    held = await self._keep_lease(item)
+                    if held is None:  # another replica took the row over meanwhile
+                        self._refund(item)
+                        await self._release(items[index + 1:])
+                        break
+                    if not await self._deliver(held):
                         await self._release(items[index + 1:])
                         return  # a retry is scheduled; later rows wait behind it
         except Exception as error:
@@ -282,13 +298,19 @@ class Sender:
         return await self.store.pending(chat_id, limit=CLAIM_BATCH,
                                         claim_for=timedelta(seconds=self.lease))
 
-    def _lease_left(self, item: OutboxItem) -> bool:
-        """Enough of the claim left to make the call and record it before another replica
-        may claim the row (always, without claims)."""
+    async def _keep_lease(self, item: OutboxItem) -> OutboxItem | None:
+        """The row, still this sender's with enough lease left to make the call and record
+        it before another replica may claim it; renewed if it runs short (after a pacing
+        or rate-limit wait). None if it is another replica's now (or finished): skip it.
+        Without claims (one process), always the row itself."""
         if self.lease is None:
-            return True
+            return item
         margin = LEASE_MARGIN * self.lease / LEASE
-        return (item.not_before - self.store.now()).total_seconds() > margin
+        if (item.not_before - self.store.now()).total_seconds() > margin:
+            return item
+        renewed = await self._record(
+            lambda: self.store.renew([item], timedelta(seconds=self.lease or LEASE)))
+        return renewed[0] if renewed else None
 
     async def _release(self, items: list[OutboxItem]) -> None:
         if self.lease is not None and items:
@@ -346,8 +368,6 @@ class Sender:
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """Make one call; True when the row is finished (sent or dead), False to retry."""
-        if await self._wait_for_turn(item):
-            return True  # superseded while it waited; the drain fetches again
         try:
             message_id = await self._call(item.method, item.params)
         except RetryAfter as exc:

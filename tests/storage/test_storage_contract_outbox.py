@@ -133,6 +133,25 @@ async def test_release_gives_back_unsent_claims_only(store: Store, clock: FakeCl
     assert texts(await store.pending(claim_for=lease)) == ["b", "c"]  # not 30 s later
 
 
+async def test_renew_keeps_only_leases_nobody_took_over(store: Store, clock: FakeClock) -> None:
+    async with store.transaction(1) as tx:
+        for text in ("a", "b"):
+            await tx.enqueue(1, "sendMessage", {"chat_id": 1, "text": text})
+    lease = timedelta(seconds=30)
+    a, b = await store.pending(claim_for=lease)
+    clock.advance(seconds=20)
+    [renewed] = await store.renew([a], lease)  # still ours: 30 s from now
+    assert renewed.not_before == clock.now + lease
+    clock.advance(seconds=15)  # b's lease ran out; nobody claimed it: still renewable
+    assert [i.id for i in await store.renew([b], lease)] == [b.id]
+    clock.advance(seconds=16)  # a's renewed lease ran out, b's has not
+    [taken] = await store.pending(claim_for=lease)  # another sender claims "a"
+    assert taken.id == a.id
+    assert await store.renew([renewed], lease) == []  # so the first one must not send it
+    assert await store.mark_sent(taken.id, 1)
+    assert await store.renew([taken], lease) == []  # finished rows are not renewed
+
+
 async def test_recent_sends_is_the_chats_pacing_history(store: Store, clock: FakeClock) -> None:
     start = clock.now
     for n in range(3):
