@@ -15,7 +15,9 @@ Hooks for other modules: `Runtime` holds every running part (`runtime.sender.ali
 `WebhookServer(extra_routes=...)` and `bot.tg.webhook.listen` serve more HTTP handlers
 (`/healthz` is one: `bot.tg.health`). Beside the updates run the retention jobs
 (`bot.privacy.retention.Upkeep`), the command menu's background retry (`bot.tg.menu`)
-and, with `relbot run --reload`, the dialogue watcher (`bot.reload`).
+and, with `relbot run --reload`, the dialogue watcher (`bot.reload`). `/metrics`
+(`bot.tg.metrics_http`) is served beside `/healthz` unless METRICS=0. On PostgreSQL the
+sender claims outbox rows with a lease, so replicas share one outbox (`bot.tg.sender`).
 """
 
 from __future__ import annotations
