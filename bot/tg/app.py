@@ -56,7 +56,7 @@ from bot.tg.poller import Poller, PollingConflict, TokenRejected
 from bot.tg.preflight import telegram_line
 from bot.tg.receiver import Receiver
 from bot.tg.render import render
-from bot.tg.sender import LEASE, STORE_MAX_ATTEMPTS, RetryPolicy, Sender
+from bot.tg.sender import LEASE, MIN_LEASE, STORE_MAX_ATTEMPTS, RetryPolicy, Sender
 from bot.tg.webhook import WebhookServer
 
 __all__ = ["Runtime", "run"]
@@ -150,7 +150,8 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
         policy = RetryPolicy(give_up_after=settings.send_retry_hours * 3600.0,
                              scale=settings.time_scale)
         # Several replicas share one PostgreSQL outbox: drains claim rows (see Sender).
-        lease = LEASE * settings.time_scale if store.concurrent_writers else None
+        lease = (max(MIN_LEASE, LEASE * settings.time_scale) if store.concurrent_writers
+                 else None)
         sender = runtime.sender = Sender(bot, store, policy=policy, lease=lease,
                                          global_rate=GLOBAL_RATE / settings.replicas)
         conversation = Conversation(store, runtime.compiled, Screen.load(), render,

@@ -50,6 +50,7 @@ from bot.tg.pacing import ChatBucket
 __all__ = [
     "CLAIM_BATCH",
     "LEASE",
+    "MIN_LEASE",
     "STORE_MAX_ATTEMPTS",
     "ChatBucket",
     "RetryPolicy",
@@ -64,11 +65,13 @@ NOT_ERRORS = ("message is not modified", "query is too old")
 #: The store's own attempt ceiling, set so high that `RetryPolicy.give_up_after` decides.
 STORE_MAX_ATTEMPTS = 1_000_000
 TYPING_AFTER = 0.5  # seconds a message must be held back before "typing…" is shown
-#: Seconds a replica's claim on a chat's rows lasts; a replica that dies holds them this long.
-LEASE = 120.0
-#: A call starts only with this much of its lease left: the client waits up to 60 s for
-#: Telegram's answer (`bot.tg.app.SEND_READ_TIMEOUT`), and the record must land in time.
-LEASE_MARGIN = 70.0
+#: Seconds a replica's claim on a chat's rows lasts; a replica that dies holds them this
+#: long. Short, because it is renewed: before a call with less than a third of it left, and
+#: every third of it while a call is in flight (the client waits up to 60 s for Telegram's
+#: answer, `bot.tg.app.SEND_READ_TIMEOUT`) until its outcome is recorded.
+LEASE = 30.0
+#: The shortest lease, whatever RELBOT_TIME_SCALE says (a loaded test machine lags).
+MIN_LEASE = 5.0
 #: Rows one claim takes: what one chat's pacing sends well within the lease.
 CLAIM_BATCH = 20
 
@@ -104,7 +107,8 @@ class SenderStats:
 class Sender:
     """Sends the outbox; see the module docstring.
 
-    `lease` (seconds, PostgreSQL with one or more replicas): drains claim their chat's rows
+    `lease` (seconds, PostgreSQL with one or more replicas; see `LEASE`): drains claim their
+    chat's rows
     (`Store.pending(claim_for=...)`: `FOR UPDATE SKIP LOCKED` under one claim lock, and a
     lease) so exactly one replica sends each reply; a chat's later rows cannot be claimed
     while earlier ones are leased, so its order holds across replicas. Rows a drain will not
@@ -305,8 +309,7 @@ class Sender:
         Without claims (one process), always the row itself."""
         if self.lease is None:
             return item
-        margin = LEASE_MARGIN * self.lease / LEASE
-        if (item.not_before - self.store.now()).total_seconds() > margin:
+        if (item.not_before - self.store.now()).total_seconds() > self.lease / 3:
             return item
         renewed = await self._record(
             lambda: self.store.renew([item], timedelta(seconds=self.lease or LEASE)))
@@ -367,7 +370,32 @@ class Sender:
             self._typing.recovered()
 
     async def _deliver(self, item: OutboxItem) -> bool:
-        """Make one call; True when the row is finished (sent or dead), False to retry."""
+        """Make one call; True when the row is finished (sent or dead), False to retry.
+        With claims, the lease is renewed while the call and its record are in flight."""
+        if self.lease is None:
+            return await self._deliver_now(item)
+        heartbeat = asyncio.create_task(self._hold_lease(item, self.lease))
+        try:
+            return await self._deliver_now(item)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _hold_lease(self, item: OutboxItem, lease: float) -> None:
+        """Renew the row's lease every third of it until cancelled (or the row is done)."""
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                renewed = await self.store.renew([item], timedelta(seconds=lease))
+            except Exception as error:  # the next beat tries again; the record is retried
+                self._storage.failed(describe(error))
+                continue
+            if not renewed:
+                return  # finished (or failed and rescheduled) meanwhile
+            item = renewed[0]
+
+    async def _deliver_now(self, item: OutboxItem) -> bool:
         try:
             message_id = await self._call(item.method, item.params)
         except RetryAfter as exc:
