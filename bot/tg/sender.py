@@ -108,13 +108,14 @@ class Sender:
     """Sends the outbox; see the module docstring.
 
     `lease` (seconds, PostgreSQL with one or more replicas; see `LEASE`): drains claim their
-    chat's rows
-    (`Store.pending(claim_for=...)`: `FOR UPDATE SKIP LOCKED` under one claim lock, and a
-    lease) so exactly one replica sends each reply; a chat's later rows cannot be claimed
-    while earlier ones are leased, so its order holds across replicas. Rows a drain will not
-    send after all are released at once; a replica that died holds its rows until the lease
-    ends, and the other replicas' sweeps then pick them up. Without `lease` (SQLite: one
-    process) drains read the outbox without claiming.
+    chat's rows (`Store.pending(claim_for=...)`: `FOR UPDATE SKIP LOCKED` under one claim
+    lock, and a lease) so exactly one replica sends each reply; a chat's later rows cannot
+    be claimed while earlier ones are leased, so its order holds across replicas. The lease
+    is renewed (`Store.renew`) before a call and while it is in flight; a row whose renewal
+    fails was taken over and is not sent. Rows a drain will not send after all are released
+    at once; a replica that died holds its rows until the lease ends, and the other
+    replicas' sweeps then pick them up. Without `lease` (SQLite: one process) drains read
+    the outbox without claiming.
 
     Pacing for the whole deployment. Per chat: the claim keeps a chat with one replica at a
     time, and a replica that starts a drain rebuilds that chat's bucket from the chat's
