@@ -12,14 +12,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from bot.privacy.keyring import KeyConfigError, KeyRing
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_LEVELS", "ConfigError", "Settings"]
+__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_FORMATS", "LOG_LEVELS", "ConfigError",
+           "Settings"]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///data/relbot.sqlite3"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
@@ -46,6 +49,10 @@ class Settings:
     retention_days: int = 365  # RETENTION_DAYS: inactive people's answers are deleted after
     send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
+    replicas: int = 1  # REPLICAS: processes sharing the bot; Telegram's global limit is split
+    migrate: bool = False  # MIGRATE / --migrate: apply missing migrations on start (PostgreSQL)
+    metrics: bool = True  # METRICS=0: no /metrics (on the webhook server and HEALTH_PORT)
+    log_format: str = "text"  # LOG_FORMAT: text (for people) or json (for log collectors)
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -55,6 +62,14 @@ class Settings:
             for entry in self.data_key.replace("\n", ",").split(","):
                 found.append(entry.strip().rpartition(":")[2])
         return [self.token, *(secret for secret in found[1:] if secret)]
+
+    @property
+    def upgrade(self) -> Literal["apply", "refuse"]:
+        """What start-up does with missing migrations: SQLite (one process, the embedded
+        default) applies them; PostgreSQL only with MIGRATE=1 or `--migrate`, because
+        replicas sharing one schema are upgraded once, by `relbot db upgrade`."""
+        embedded = self.database_url.startswith("sqlite:")
+        return "apply" if embedded or self.migrate else "refuse"
 
     @property
     def webhook(self) -> bool:
@@ -90,6 +105,9 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                               f"not {source.get('LOG_LEVEL')!r}")
+        log_format = (source.get("LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be text or json, not {source.get('LOG_FORMAT')!r}")
         health_port = source.get("HEALTH_PORT") or None
         dialogues = source.get("DIALOGUES_DIR")
         database_url = source.get("DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -127,7 +145,22 @@ class Settings:
             retention_days=retention,
             send_retry_hours=_number(source, "SEND_RETRY_HOURS", 6.0, kind="a number of hours"),
             time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
+            replicas=int(_number(source, "REPLICAS", 1, whole=True)),
+            migrate=_flag(source, "MIGRATE"),
+            metrics=_flag(source, "METRICS", default=True),
+            log_format=log_format,
         )
+
+
+def _flag(source: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    text = (source.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be 1 (yes) or 0 (no), not {source.get(name)!r}")
 
 
 def _port(source: Mapping[str, str], name: str, default: str) -> int:

@@ -73,11 +73,12 @@ class Conversation:
     """Applies incoming events for many people; safe to call concurrently."""
 
     def __init__(self, store: Store, compiled: CompiledBundle, screen: Screen,
-                 render: Renderer) -> None:
+                 render: Renderer, on_flag: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.compiled = compiled
         self.screen = screen
         self.render = render
+        self.on_flag = on_flag  # told each flag's category (metrics count them), never text
 
     def language_for(self, user: UserRecord | None, language_code: str | None,
                      compiled: CompiledBundle | None = None) -> str:
@@ -109,6 +110,8 @@ class Conversation:
                 if turn.flag is not None:  # the category only: never the text
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
+                    if self.on_flag is not None:
+                        self.on_flag(turn.flag.category)
                 session, outputs, urgent = turn.session, turn.outputs, turn.urgent
                 if any(isinstance(o, Stale) for o in outputs):
                     calls = []  # a stale press changes nothing, the adapter's replies neither

@@ -6,6 +6,10 @@ token; `repr()` of a Bot contains it too. A filter on the root handler replaces 
 httpx logger is raised to WARNING (python-telegram-bot's own loggers to at least INFO: at
 DEBUG they print every update and API call). Message text never goes to the log: code logs a
 keyed hash of the user (`user_ref`), never a chat id or what was said.
+
+`LOG_FORMAT=json` writes one JSON object a line (python-json-logger: `time`, `level`,
+`logger`, `message`) for log collectors; the same filter redacts it first, so the two
+formats carry the same words.
 """
 
 from __future__ import annotations
@@ -63,13 +67,23 @@ def user_ref(user_id: int) -> str:
     return hmac.new(_key, str(user_id).encode(), hashlib.sha256).hexdigest()[:10]
 
 
-def setup_logging(level: str, secrets: list[str]) -> None:
+def _formatter(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                             rename_fields={"asctime": "time", "levelname": "level",
+                                            "name": "logger"})
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def setup_logging(level: str, secrets: list[str], log_format: str = "text") -> None:
     """Root logging to stderr with redaction; httpx quiet (its URLs carry the token)."""
     global _key
     if secrets and secrets[0]:
         _key = hashlib.sha256(b"relbot-log:" + secrets[0].encode()).digest()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_formatter(log_format))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -43,6 +43,9 @@ def test_new_settings_are_read_and_flags_win() -> None:
     ("env", "says"),
     [
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of DEBUG, INFO"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be text or json, not 'xml'"),
+        ({"METRICS": "perhaps"}, "METRICS must be 1 (yes) or 0 (no)"),
+        ({"REPLICAS": "three"}, "REPLICAS must be a whole number above 0"),
         ({"PORT": "eighty"}, "PORT must be a port number from 1 to 65535, not 'eighty'"),
         ({"PORT": "70000"}, "PORT must be a port number"),
         ({"HEALTH_PORT": "0"}, "HEALTH_PORT must be a port number"),
@@ -67,6 +70,18 @@ def test_webhook_secret_telegram_refuses_is_never_echoed(secret: str) -> None:
 @pytest.mark.parametrize("secret", ["a", "A-z_09", "x" * 256])
 def test_webhook_secrets_telegram_accepts(secret: str) -> None:
     assert settings(WEBHOOK_URL="https://x/y", WEBHOOK_SECRET=secret).webhook_secret == secret
+
+
+def test_scale_out_settings() -> None:
+    s = settings()
+    assert (s.replicas, s.metrics, s.log_format, s.migrate) == (1, True, "text", False)
+    assert s.upgrade == "apply"  # SQLite, the embedded default, upgrades on start
+    s = settings(REPLICAS="3", METRICS="0", LOG_FORMAT="JSON", DATA_KEY=new_key_entry(),
+                 DATABASE_URL="postgresql://db/relbot")
+    assert (s.replicas, s.metrics, s.log_format) == (3, False, "json")
+    assert s.upgrade == "refuse"  # PostgreSQL: `relbot db upgrade`, or MIGRATE=1
+    assert settings(MIGRATE="1", DATA_KEY=new_key_entry(),
+                    DATABASE_URL="postgresql://db/relbot").upgrade == "apply"
 
 
 def test_repr_shows_no_token_secret_or_password() -> None:

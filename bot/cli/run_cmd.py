@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for flag, env in FLAGS.items():
         p.add_argument(f"--{flag.replace('_', '-')}", dest=flag, default=None,
                        help=f"overrides ${env}")
+    p.add_argument("--migrate", action="store_const", const="1", default=None,
+                   help="apply missing database migrations on start (always done for SQLite; "
+                        "for PostgreSQL prefer `relbot db upgrade`); overrides $MIGRATE")
     p.add_argument("--reload", action="store_true",
                    help="development only: reload the dialogues when their files change "
                         "(a reload with errors keeps the old ones running)")
@@ -47,11 +50,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.from_env(**{env: getattr(args, flag) for flag, env in FLAGS.items()})
+        settings = Settings.from_env(**{env: getattr(args, flag) for flag, env in FLAGS.items()},
+                                     MIGRATE=args.migrate)
     except ConfigError as exc:
         return _refuse(str(exc), [])
     secrets = settings.secrets()
-    setup_logging(settings.log_level, secrets)
+    setup_logging(settings.log_level, secrets, settings.log_format)
     try:  # a missing or unreadable key is one line, before anything reaches out
         check_keys(settings.database_url, settings.data_key)
     except KeyConfigError as exc:

@@ -21,7 +21,9 @@ once, across restarts and (with PostgreSQL) several replicas.  The model::
         else:                                 await store.mark_sent(item.id, message_id)
 
 Several sender replicas call ``pending(claim_for=timedelta(seconds=30))`` instead, which
-leases rows (and keeps each chat on one sender) until ``mark_sent``/``mark_failed``.
+leases rows (and keeps each chat on one sender) until ``mark_sent``/``mark_failed``;
+``renew`` extends a lease nobody took over, ``release`` gives unsent rows back, and
+``recent_sends`` is a chat's pacing history any replica can read (see ``bot.tg.sender``).
 Delivery is at-least-once: a crash between the API call and ``mark_sent`` resends.
 
 Free text (sessions, unsent call parameters, records) is sealed at rest with the store's
@@ -37,7 +39,7 @@ Backends: ``SQLiteStore`` (default, one process) and ``PostgresStore`` (several 
 
 from bot.storage.base import DEFAULT_MAX_ATTEMPTS, SUPERSEDED, Snapshot, Store, Transaction
 from bot.storage.faults import StorageRefused, describe, is_transient
-from bot.storage.migrations import SchemaVersionError
+from bot.storage.migrations import SchemaBehind, SchemaVersionError, Upgrade
 from bot.storage.models import (
     Clock,
     Consent,
@@ -66,11 +68,13 @@ __all__ = [
     "PostgresStore",
     "Record",
     "SQLiteStore",
+    "SchemaBehind",
     "SchemaVersionError",
     "Snapshot",
     "StorageRefused",
     "Store",
     "Transaction",
+    "Upgrade",
     "UserRecord",
     "describe",
     "is_transient",

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 
 from bot.privacy.keyring import KeyRing
+from bot.storage.migrations import Upgrade
 from bot.storage.models import (
     Clock,
     OutboxBacklog,
@@ -130,6 +131,7 @@ class Store(ABC):
         clock: Clock | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         keys: KeyRing | KeyProvider | None = None,
+        upgrade: Upgrade = "apply",
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -139,6 +141,10 @@ class Store(ABC):
         self._user_locks = UserLocks()
         self._in_transaction: set[asyncio.Task[Any]] = set()
         self._is_open = False
+        #: What `open()` does with missing migrations (see `bot.storage.migrations.Upgrade`).
+        self.upgrade: Upgrade = upgrade
+        #: The schema version found by `open()`, before any migration it applied.
+        self.schema_found: int | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
     async def open(self) -> None:
@@ -162,6 +168,11 @@ class Store(ABC):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    async def schema_version(self) -> int:
+        """The highest migration applied to the database now."""
+        self._guard()
+        return await self._schema_version()
 
     def now(self) -> datetime:
         """The store's clock (UTC, tz-aware); injectable for tests."""
@@ -232,6 +243,34 @@ class Store(ABC):
                 await self._mark_failed(item.id, "unreadable: sealed with a missing data key",
                                         None, now, self.max_attempts)
         return [item for item in items if not item.unreadable]
+
+    async def release(self, items: Sequence[OutboxItem]) -> int:
+        """Give back leased rows a sender will not send after all (it stops early: a retry
+        holds the chat, it shuts down): due again at once, for any sender. Rows finished or
+        claimed again since (``not_before`` changed) are left alone. Returns how many."""
+        self._guard()
+        leases = [(item.id, item.not_before) for item in items]
+        return len(await self._relet(leases, self.now())) if leases else 0
+
+    async def renew(self, items: Sequence[OutboxItem], claim_for: timedelta
+                    ) -> list[OutboxItem]:
+        """Extend this sender's lease on rows it still holds (``not_before`` unchanged since
+        its claim, even if that lease just ran out: nobody claimed them meanwhile); returns
+        the renewed items, with their new ``not_before``. A row missing from the answer
+        was finished or claimed by another sender: it must not be sent."""
+        self._guard()
+        if claim_for <= timedelta(0):
+            raise ValueError("claim_for must be positive")
+        until = self.now() + claim_for
+        kept = set(await self._relet([(i.id, i.not_before) for i in items], until))
+        return [replace(item, not_before=until) for item in items if item.id in kept]
+
+    async def recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
+        """When this chat's messages (``sendMessage``) were recorded as sent since ``since``,
+        oldest first: the pacing history any replica can read (see ``bot.tg.sender``)."""
+        self._guard()
+        check_id(chat_id, "chat_id")
+        return await self._recent_sends(chat_id, since)
 
     async def mark_sent(self, outbox_id: int, message_id: int | None) -> bool:
         """Record a successful send; False if the row is gone (user deleted) or not pending.
@@ -359,6 +398,17 @@ class Store(ABC):
     async def _pending(
         self, chat_id: int | None, limit: int, now: datetime, claim_until: datetime | None
     ) -> list[OutboxItem]: ...
+
+    @abstractmethod
+    async def _schema_version(self) -> int: ...
+
+    @abstractmethod
+    async def _relet(self, leases: list[tuple[int, datetime]], until: datetime) -> list[int]:
+        """Set ``not_before = until`` on pending rows whose ``not_before`` is still the
+        given one; returns their ids."""
+
+    @abstractmethod
+    async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]: ...
 
     @abstractmethod
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool: ...

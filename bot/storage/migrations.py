@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "POSTGRES_MIGRATIONS",
@@ -25,13 +26,25 @@ __all__ = [
     "SYSTEM_TABLES",
     "USER_TABLES",
     "Migration",
+    "SchemaBehind",
     "SchemaVersionError",
+    "Upgrade",
     "to_apply",
 ]
 
 
 class SchemaVersionError(RuntimeError):
     """The database was migrated by a newer relbot than this one; refuse to touch it."""
+
+
+class SchemaBehind(SchemaVersionError):
+    """The database lacks migrations this relbot needs, and it was told not to apply them
+    (PostgreSQL: several replicas must not race to change a shared schema on start)."""
+
+
+#: What opening a store does with missing migrations: apply them, refuse to start (one
+#: line), or leave them (`relbot db status` only reads).
+Upgrade = Literal["apply", "refuse", "leave"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +237,13 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def to_apply(migrations: Sequence[Migration], current: int) -> list[Migration]:
-    """The steps still missing from a database at ``current``, in order.
+def to_apply(migrations: Sequence[Migration], current: int,
+             upgrade: Upgrade = "apply") -> list[Migration]:
+    """The steps to apply now to a database at ``current``, in order.
 
-    Raises ``SchemaVersionError`` if the database is newer than this code knows.
+    Raises ``SchemaVersionError`` if the database is newer than this code knows, and
+    ``SchemaBehind`` if steps are missing and ``upgrade`` is "refuse"; with "leave" nothing
+    is applied.
     """
     versions = [m.version for m in migrations]
     if versions != list(range(1, len(versions) + 1)):
@@ -237,4 +253,10 @@ def to_apply(migrations: Sequence[Migration], current: int) -> list[Migration]:
             f"database schema is at version {current}, this code knows only up to "
             f"{len(migrations)}; upgrade relbot"
         )
-    return list(migrations[current:])
+    missing = list(migrations[current:])
+    if missing and upgrade == "refuse":
+        raise SchemaBehind(
+            f"database schema is at version {current}, this relbot needs {len(migrations)}: "
+            "run `relbot db upgrade` first (or start one replica with `relbot run --migrate`)"
+        )
+    return missing if upgrade == "apply" else []

@@ -38,6 +38,7 @@ from bot.storage.migrations import (
     POSTGRES_MIGRATIONS,
     POSTGRES_SCHEMA_VERSION_TABLE,
     USER_TABLES,
+    Upgrade,
     to_apply,
 )
 from bot.storage.models import (
@@ -80,6 +81,12 @@ _FORGET_SENT_OF_UNKNOWN = (
     "DELETE FROM outbox WHERE id = $1"
     " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
 )
+# Uses the index on finished_at: only the last few seconds of the whole outbox are read.
+_RECENT_SENDS = (
+    "SELECT finished_at FROM outbox WHERE finished_at >= $2 AND chat_id = $1"
+    " AND status = 'sent' AND method = 'sendMessage' ORDER BY finished_at"
+)
+_SCHEMA_VERSION = "SELECT COALESCE(MAX(version), 0) FROM schema_version"
 _INACTIVE = """
 SELECT u.user_id FROM users AS u
 WHERE u.updated_at < $1
@@ -166,8 +173,9 @@ class PostgresStore(Store):
         min_size: int = 1,
         max_size: int = 10,
         keys: KeyRing | KeyProvider | None = None,
+        upgrade: Upgrade = "apply",
     ) -> None:
-        super().__init__(clock=clock, max_attempts=max_attempts, keys=keys)
+        super().__init__(clock=clock, max_attempts=max_attempts, keys=keys, upgrade=upgrade)
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise ValueError(f"invalid schema name: {schema!r}")
         self.dsn = dsn
@@ -235,7 +243,8 @@ class PostgresStore(Store):
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             await conn.execute(POSTGRES_SCHEMA_VERSION_TABLE)
             current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            for migration in to_apply(POSTGRES_MIGRATIONS, current):
+            self.schema_found = current
+            for migration in to_apply(POSTGRES_MIGRATIONS, current, self.upgrade):
                 for statement in migration.statements:
                     await conn.execute(statement)
                 await conn.execute(
@@ -284,6 +293,22 @@ class PostgresStore(Store):
                     [row["id"] for row in rows],
                 )
         return [replace(item_from_row(row, self.codec), not_before=claim_until) for row in rows]
+
+    async def _schema_version(self) -> int:
+        return int(await self.pool.fetchval(_SCHEMA_VERSION))
+
+    async def _relet(self, leases: list[tuple[int, datetime]], until: datetime) -> list[int]:
+        rows = await self.pool.fetch(
+            "UPDATE outbox AS o SET not_before = $1"
+            " FROM unnest($2::bigint[], $3::timestamptz[]) AS l(id, until)"
+            " WHERE o.id = l.id AND o.status = 'pending' AND o.not_before = l.until"
+            " RETURNING o.id",
+            until, [i for i, _ in leases], [u for _, u in leases])
+        return [int(row[0]) for row in rows]
+
+    async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
+        rows = await self.pool.fetch(_RECENT_SENDS, chat_id, since)
+        return [row[0] for row in rows]
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -39,6 +39,7 @@ from bot.storage.migrations import (
     SQLITE_MIGRATIONS,
     SQLITE_SCHEMA_VERSION_TABLE,
     USER_TABLES,
+    Upgrade,
     to_apply,
 )
 from bot.storage.models import (
@@ -52,6 +53,7 @@ from bot.storage.models import (
     as_datetime,
     format_ts,
     item_from_row,
+    parse_ts,
     record_from_row,
     user_from_row,
 )
@@ -63,6 +65,7 @@ from bot.storage.sqlite_sql import (
     _KEY_USAGE,
     _MARK_FAILED,
     _MARK_SENT,
+    _RECENT_SENDS,
     _SAVE_USER,
     _TO_RESEAL,
     PENDING_ALL,
@@ -73,6 +76,7 @@ __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
 Row = sqlite3.Row
+_SCHEMA_VERSION = "SELECT COALESCE(MAX(version), 0) FROM schema_version"
 Params = tuple[object, ...] | dict[str, object]
 
 def _rollback_if_active(conn: sqlite3.Connection) -> None:
@@ -118,8 +122,9 @@ class SQLiteStore(Store):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         busy_timeout: float = 5.0,
         keys: KeyRing | KeyProvider | None = None,
+        upgrade: Upgrade = "apply",
     ) -> None:
-        super().__init__(clock=clock, max_attempts=max_attempts, keys=keys)
+        super().__init__(clock=clock, max_attempts=max_attempts, keys=keys, upgrade=upgrade)
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self._executor: ThreadPoolExecutor | None = None
@@ -167,7 +172,8 @@ class SQLiteStore(Store):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relbot-sqlite")
         try:
             await settle(self._submit(self._connect))
-            await settle(self._call(_migrate, format_ts(self.now())))
+            self.schema_found = await settle(
+                self._call(_migrate, format_ts(self.now()), self.upgrade))
             await settle(self._call(_check_writable))
         except (sqlite3.Error, OSError) as error:
             await self._shutdown()
@@ -267,6 +273,23 @@ class SQLiteStore(Store):
         rows = await self._exclusive(_atomic, claim)
         return [replace(item_from_row(row, self.codec), not_before=claim_until) for row in rows]
 
+    async def _schema_version(self) -> int:
+        return int((await self._exclusive(_rows, _SCHEMA_VERSION))[0][0])
+
+    async def _relet(self, leases: list[tuple[int, datetime]], until: datetime) -> list[int]:
+        sql = ("UPDATE outbox SET not_before = ? WHERE id = ? AND status = 'pending'"
+               " AND not_before = ?")
+        rows = [(format_ts(until), outbox_id, format_ts(lease)) for outbox_id, lease in leases]
+
+        def relet(conn: sqlite3.Connection) -> list[int]:
+            return [row[1] for row in rows if _rowcount(conn, sql, row) == 1]
+
+        return await self._exclusive(_atomic, relet)
+
+    async def _recent_sends(self, chat_id: int, since: datetime) -> list[datetime]:
+        rows = await self._exclusive(_rows, _RECENT_SENDS, (format_ts(since), chat_id))
+        return [parse_ts(row[0]) for row in rows]
+
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
         def sent(conn: sqlite3.Connection) -> bool:
             if _rowcount(conn, _MARK_SENT, (message_id, format_ts(now), outbox_id)) != 1:
@@ -341,19 +364,22 @@ def _check_writable(conn: sqlite3.Connection) -> None:
         _rollback_if_active(conn)
 
 
-def _migrate(conn: sqlite3.Connection, now: str) -> None:
-    def step(conn: sqlite3.Connection) -> None:
+def _migrate(conn: sqlite3.Connection, now: str, upgrade: Upgrade) -> int:
+    """Apply what is missing (as `upgrade` says); returns the version found."""
+
+    def step(conn: sqlite3.Connection) -> int:
         conn.execute(SQLITE_SCHEMA_VERSION_TABLE)
-        current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-        for migration in to_apply(SQLITE_MIGRATIONS, current.fetchone()[0]):
+        current = int(conn.execute(_SCHEMA_VERSION).fetchone()[0])
+        for migration in to_apply(SQLITE_MIGRATIONS, current, upgrade):
             for statement in migration.statements:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 (migration.version, migration.description, now),
             )
+        return current
 
-    _atomic(conn, step)
+    return _atomic(conn, step)
 
 
 class SQLiteTransaction(Transaction):

@@ -15,6 +15,7 @@ __all__ = [
     "_MARK_FAILED",
     "_MARK_SENT",
     "_PENDING",
+    "_RECENT_SENDS",
     "_SAVE_USER",
     "_TO_RESEAL",
 ]
@@ -39,6 +40,10 @@ _MARK_SENT = (
 _FORGET_SENT_OF_UNKNOWN = (
     "DELETE FROM outbox WHERE id = ?"
     " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
+)
+_RECENT_SENDS = (
+    "SELECT finished_at FROM outbox WHERE finished_at >= ? AND chat_id = ?"
+    " AND status = 'sent' AND method = 'sendMessage' ORDER BY finished_at"
 )
 _INACTIVE = """
 SELECT u.user_id FROM users AS u

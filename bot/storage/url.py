@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.privacy.keyring import KeyRing
 from bot.storage.base import DEFAULT_MAX_ATTEMPTS, Store
+from bot.storage.migrations import Upgrade
 from bot.storage.models import Clock
 from bot.storage.postgres import PostgresStore
 from bot.storage.sealing import KeyProvider
@@ -38,6 +39,7 @@ def open_store(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     schema: str | None = None,
     keys: KeyRing | KeyProvider | None = None,
+    upgrade: Upgrade = "apply",
 ) -> Store:
     """Build the store for ``database_url`` (not yet opened: ``await store.open()`` or use
     ``async with open_store(url) as store``).
@@ -46,16 +48,17 @@ def open_store(
     ``sqlite:///:memory:``, ``postgresql://...`` and ``postgres://...`` (asyncpg DSN).
     ``schema`` (PostgreSQL only) keeps the tables in that schema.  Parent directories of a
     SQLite file are created on open.  ``keys``: the ring that seals free text at rest
-    (``bot.privacy.keysource.key_source`` finds it for a database URL).
+    (``bot.privacy.keysource.key_source`` finds it for a database URL). ``upgrade``: what
+    ``open()`` does with missing migrations (``bot.storage.migrations.Upgrade``).
     """
     if database_url.startswith(_SQLITE_PREFIX):
         if schema is not None:
             raise ValueError("schema= is only supported for PostgreSQL")
         return SQLiteStore(sqlite_path(database_url), clock=clock, max_attempts=max_attempts,
-                           keys=keys)
+                           keys=keys, upgrade=upgrade)
     if database_url.startswith(_POSTGRES_PREFIXES):
         return PostgresStore(database_url, schema=schema, clock=clock, max_attempts=max_attempts,
-                             keys=keys)
+                             keys=keys, upgrade=upgrade)
     scheme = database_url.split(":", 1)[0] if ":" in database_url else database_url
     raise ValueError(
         f"unsupported database URL scheme {scheme!r}; use sqlite:///path, "

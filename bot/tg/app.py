@@ -15,7 +15,9 @@ Hooks for other modules: `Runtime` holds every running part (`runtime.sender.ali
 `WebhookServer(extra_routes=...)` and `bot.tg.webhook.listen` serve more HTTP handlers
 (`/healthz` is one: `bot.tg.health`). Beside the updates run the retention jobs
 (`bot.privacy.retention.Upkeep`), the command menu's background retry (`bot.tg.menu`)
-and, with `relbot run --reload`, the dialogue watcher (`bot.reload`).
+and, with `relbot run --reload`, the dialogue watcher (`bot.reload`). `/metrics`
+(`bot.tg.metrics_http`) is served beside `/healthz` unless METRICS=0. On PostgreSQL the
+sender claims outbox rows with a lease, so replicas share one outbox (`bot.tg.sender`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit
 
 import tornado.httpserver
@@ -38,6 +41,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.core.compile import CompiledBundle
+from bot.metrics import Metrics
 from bot.privacy.keysource import key_source
 from bot.privacy.retention import Upkeep
 from bot.reload import DialogueReloader
@@ -46,12 +50,13 @@ from bot.storage import StorageRefused, Store, open_store
 from bot.tg.handlers import ALLOWED_UPDATES, Router
 from bot.tg.health import health_route, serve_health
 from bot.tg.menu import CommandMenu, register_commands
+from bot.tg.metrics_http import MeteredRequest, metrics_route, watch_outbox
 from bot.tg.outage import Outage, backoff
 from bot.tg.poller import Poller, PollingConflict, TokenRejected
 from bot.tg.preflight import telegram_line
 from bot.tg.receiver import Receiver
 from bot.tg.render import render
-from bot.tg.sender import STORE_MAX_ATTEMPTS, RetryPolicy, Sender
+from bot.tg.sender import LEASE, MIN_LEASE, STORE_MAX_ATTEMPTS, RetryPolicy, Sender
 from bot.tg.webhook import WebhookServer
 
 __all__ = ["Runtime", "run"]
@@ -61,6 +66,7 @@ log = logging.getLogger(__name__)
 SEND_READ_TIMEOUT = 60.0  # seconds: a slow answer is waited for, never sent again
 POLL_TIMEOUT = 50  # seconds of one getUpdates long poll
 SHUTDOWN_GRACE = 20.0  # seconds for the update in hand on the way out
+GLOBAL_RATE = 30.0  # Bot API calls a second Telegram allows one bot, split across REPLICAS
 
 
 @dataclass
@@ -81,6 +87,7 @@ class Runtime:
     menu: CommandMenu | None = None  # the command menu, retried in the background
     health_server: tornado.httpserver.HTTPServer | None = None  # /healthz on HEALTH_PORT
     reloader: DialogueReloader | None = None  # relbot run --reload (development only)
+    metrics: Metrics | None = None  # /metrics (bot.metrics), unless METRICS=0
     exit_message: str | None = None  # why it could not serve: one line, printed last
 
     def refuse(self, message: str, code: int) -> int:
@@ -111,7 +118,8 @@ async def serve(runtime: Runtime) -> int:
     _stop_on_signals(runtime.stop)
     settings = runtime.settings
     keys = key_source(settings.database_url, settings.data_key)
-    store = open_store(settings.database_url, max_attempts=STORE_MAX_ATTEMPTS, keys=keys)
+    store = open_store(settings.database_url, max_attempts=STORE_MAX_ATTEMPTS, keys=keys,
+                       upgrade=settings.upgrade)
     try:
         await store.open()
     except StorageRefused as error:
@@ -126,9 +134,12 @@ async def serve(runtime: Runtime) -> int:
 
 async def _serve_with_store(runtime: Runtime, store: Store) -> int:
     settings = runtime.settings
-    poll_request = HTTPXRequest(connection_pool_size=2, read_timeout=POLL_TIMEOUT + 10.0,
-                                connect_timeout=10.0, pool_timeout=5.0)
-    bot = runtime.bot = _build_bot(settings, poll_request)
+    metrics = runtime.metrics = Metrics() if settings.metrics else None
+    if metrics is not None:
+        watch_outbox(metrics, store)
+    poll_request = _request(metrics, connection_pool_size=2, read_timeout=POLL_TIMEOUT + 10.0,
+                            connect_timeout=10.0, pool_timeout=5.0)
+    bot = runtime.bot = _build_bot(settings, poll_request, metrics)
     try:
         try:
             if not await _until_telegram_answers(bot, runtime.stop):
@@ -138,17 +149,22 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
         runtime.menu = await register_commands(bot, runtime.compiled)  # optional: never fails
         policy = RetryPolicy(give_up_after=settings.send_retry_hours * 3600.0,
                              scale=settings.time_scale)
-        sender = runtime.sender = Sender(bot, store, policy=policy)
-        conversation = Conversation(store, runtime.compiled, Screen.load(), render)
+        # Several replicas share one PostgreSQL outbox: drains claim rows (see Sender).
+        lease = (max(MIN_LEASE, LEASE * settings.time_scale) if store.concurrent_writers
+                 else None)
+        sender = runtime.sender = Sender(bot, store, policy=policy, lease=lease,
+                                         global_rate=GLOBAL_RATE / settings.replicas)
+        conversation = Conversation(store, runtime.compiled, Screen.load(), render,
+                                    on_flag=metrics.flagged if metrics is not None else None)
         runtime.router = Router(conversation, sender, retention_days=settings.retention_days)
         if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
             runtime.reloader.attach(conversation)
         runtime.receiver = Receiver(runtime.router, bot, stopping=runtime.stop,
-                                    time_scale=settings.time_scale)
+                                    time_scale=settings.time_scale, metrics=metrics)
         upkeep = runtime.upkeep = Upkeep(store, settings.retention_days)
         await sender.start()
         upkeep.start()
-        runtime.health_server = serve_health(runtime)
+        runtime.health_server = serve_health(runtime, _metrics_routes(runtime))
         log.info("relbot started (%s mode)", "webhook" if settings.webhook else "polling")
         try:
             if settings.webhook:
@@ -171,15 +187,28 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
         await bot.shutdown()
 
 
-def _build_bot(settings: Settings, poll_request: HTTPXRequest) -> ExtBot[None]:
+def _request(metrics: Metrics | None, **options: Any) -> HTTPXRequest:
+    """python-telegram-bot's HTTP client; with metrics, one that counts its calls."""
+    if metrics is None:
+        return HTTPXRequest(**options)
+    return MeteredRequest(metrics, **options)
+
+
+def _metrics_routes(runtime: Runtime) -> list[Any]:
+    return [metrics_route(runtime.metrics)] if runtime.metrics is not None else []
+
+
+def _build_bot(settings: Settings, poll_request: HTTPXRequest,
+               metrics: Metrics | None = None) -> ExtBot[None]:
     api = settings.api_url.rstrip("/")
     file_api = api[: -len("/bot")] + "/file/bot" if api.endswith("/bot") else api + "/file"
-    request = HTTPXRequest(connection_pool_size=256, read_timeout=SEND_READ_TIMEOUT,
-                           write_timeout=30.0, connect_timeout=10.0, pool_timeout=10.0,
-                           media_write_timeout=60.0)
+    request = _request(metrics, connection_pool_size=256, read_timeout=SEND_READ_TIMEOUT,
+                       write_timeout=30.0, connect_timeout=10.0, pool_timeout=10.0,
+                       media_write_timeout=60.0)
     return ExtBot(settings.token, base_url=settings.api_url, base_file_url=file_api,
                   request=request, get_updates_request=poll_request,
-                  rate_limiter=AIORateLimiter(max_retries=2))
+                  rate_limiter=AIORateLimiter(overall_max_rate=GLOBAL_RATE / settings.replicas,
+                                              max_retries=2))
 
 
 async def _until_telegram_answers(bot: ExtBot[None], stop: asyncio.Event) -> bool:
@@ -240,7 +269,8 @@ async def _run_webhook(runtime: Runtime) -> None:
     assert bot is not None
     webhook = runtime.webhook = WebhookServer(urlsplit(settings.webhook_url or "").path,
                                               settings.webhook_secret or "",
-                                              extra_routes=[health_route(runtime)])
+                                              extra_routes=[health_route(runtime),
+                                                            *_metrics_routes(runtime)])
     webhook.receiver = runtime.receiver
     webhook.start(settings.port, settings.listen)
     registering = asyncio.create_task(_set_webhook(bot, settings, runtime.stop))

@@ -12,6 +12,7 @@ server of its own (so that polling mode has one too).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import tornado.httpserver
@@ -92,13 +93,16 @@ def health_route(source: HealthSource) -> tuple[str, type[HealthHandler], dict[s
     return PATH, HealthHandler, {"source": source}
 
 
-def serve_health(source: HealthSource) -> tornado.httpserver.HTTPServer | None:
-    """Listen on HEALTH_PORT (unless unset, or the webhook server's own port) until stopped."""
+def serve_health(source: HealthSource, extra_routes: Sequence[Any] = ()
+                 ) -> tornado.httpserver.HTTPServer | None:
+    """Listen on HEALTH_PORT (unless unset, or the webhook server's own port) until stopped;
+    `extra_routes` (`/metrics`) are served there too."""
     settings = source.settings
     port = settings.health_port
     if port is None or (settings.webhook and port == settings.port):
         return None
-    web = tornado.web.Application([health_route(source)], log_function=lambda handler: None)
+    web = tornado.web.Application([health_route(source), *extra_routes],
+                                  log_function=lambda handler: None)
     server = tornado.httpserver.HTTPServer(web)
     server.listen(port, address=settings.listen)
     return server

@@ -89,7 +89,7 @@ def _port_line(name: str, port: int, address: str, exc: OSError) -> str:
 # ---- database -------------------------------------------------------------------------------
 async def check_database(settings: Settings) -> None:
     try:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, upgrade=settings.upgrade)
     except ValueError as exc:
         raise StartupError(f"DATABASE_URL: {exc}") from None
     await _retrying(lambda: _open_and_close(store, settings), settings.startup_timeout)

@@ -34,6 +34,7 @@ from typing import Any
 from telegram import Bot, Update
 
 from bot.logs import user_ref
+from bot.metrics import Metrics
 from bot.storage import describe, is_transient
 from bot.tg.handlers import Router
 from bot.tg.outage import Outage, backoff
@@ -137,8 +138,10 @@ class Receiver:
     """Applies raw updates for the fetch loop and the webhook; safe to call concurrently."""
 
     def __init__(self, router: Router, bot: Bot, *, stopping: asyncio.Event | None = None,
-                 attempts: int = 3, time_scale: float = 1.0) -> None:
+                 attempts: int = 3, time_scale: float = 1.0,
+                 metrics: Metrics | None = None) -> None:
         self.router, self.bot = router, bot
+        self.metrics = metrics
         self.attempts = attempts
         self.time_scale = time_scale
         self.stopping = stopping or asyncio.Event()  # set: storage waits give up (LATER)
@@ -166,6 +169,17 @@ class Receiver:
                       storage_wait: float | None = None) -> Verdict:
         """Apply one update; `storage_wait`: give up on a failing database after this many
         seconds (None: wait until it recovers or the bot stops)."""
+        if self.metrics is None:
+            return await self._receive(raw, storage_wait)
+        started = time.perf_counter()
+        verdict = await self._receive(raw, storage_wait)
+        kind = next((k for k in APPLIED_KINDS if k in raw), "other")
+        self.metrics.updates.labels(kind, verdict.value).inc()
+        if kind != "other" and verdict is Verdict.APPLIED:
+            self.metrics.step_seconds.observe(time.perf_counter() - started)
+        return verdict
+
+    async def _receive(self, raw: Mapping[str, Any], storage_wait: float | None) -> Verdict:
         update_id = update_id_of(raw)
         kind = next((k for k in APPLIED_KINDS if k in raw), None)
         if kind is None:

@@ -19,6 +19,9 @@ messages in order while chats proceed concurrently. Telegram's rules as they mat
 - Safety replies first: see `kick(urgent=True)` below.
 - A stored document (`/export`) is uploaded from the outbox row (`bot.tg.files`).
 
+Several replicas (PostgreSQL): see `Sender(lease=...)`: each drain claims its chat's rows
+with a lease, so exactly one replica sends a reply, in order per chat.
+
 What cannot be exactly once: a call that Telegram applied but whose answer never arrived
 (the process died, or the answer took longer than the client waits) is made again.
 """
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -41,8 +45,18 @@ from bot.logs import user_ref
 from bot.storage import OutboxItem, Store, describe, is_transient
 from bot.tg.files import inflate_files
 from bot.tg.outage import Outage, backoff, seconds
+from bot.tg.pacing import ChatBucket
 
-__all__ = ["STORE_MAX_ATTEMPTS", "ChatBucket", "RetryPolicy", "Sender", "SenderStats"]
+__all__ = [
+    "CLAIM_BATCH",
+    "LEASE",
+    "MIN_LEASE",
+    "STORE_MAX_ATTEMPTS",
+    "ChatBucket",
+    "RetryPolicy",
+    "Sender",
+    "SenderStats",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +65,15 @@ NOT_ERRORS = ("message is not modified", "query is too old")
 #: The store's own attempt ceiling, set so high that `RetryPolicy.give_up_after` decides.
 STORE_MAX_ATTEMPTS = 1_000_000
 TYPING_AFTER = 0.5  # seconds a message must be held back before "typing…" is shown
+#: Seconds a replica's claim on a chat's rows lasts; a replica that dies holds them this
+#: long. Short, because it is renewed: before a call with less than a third of it left, and
+#: every third of it while a call is in flight (the client waits up to 60 s for Telegram's
+#: answer, `bot.tg.app.SEND_READ_TIMEOUT`) until its outcome is recorded.
+LEASE = 30.0
+#: The shortest lease, whatever RELBOT_TIME_SCALE says (a loaded test machine lags).
+MIN_LEASE = 5.0
+#: Rows one claim takes: what one chat's pacing sends well within the lease.
+CLAIM_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,36 +104,42 @@ class SenderStats:
     last_sent: float | None = None  # time.monotonic() of the last successful call
 
 
-class ChatBucket:
-    """A token bucket: `burst` messages at once, then `rate` per second."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-
-    def delay(self) -> float:
-        """Seconds to wait before the next message (and take its token)."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-
-    def refund(self) -> None:
-        """Give back the token of a message that did not go out (an error answer)."""
-        self.tokens = min(self.burst, self.tokens + 1)
-
-    def idle(self, now: float) -> bool:
-        """Full again: the same as a new bucket, so it can be forgotten."""
-        return self.tokens + (now - self.updated) * self.rate >= self.burst
-
-
 class Sender:
+    """Sends the outbox; see the module docstring.
+
+    `lease` (seconds, PostgreSQL with one or more replicas; see `LEASE`): drains claim their
+    chat's rows (`Store.pending(claim_for=...)`: `FOR UPDATE SKIP LOCKED` under one claim
+    lock, and a lease) so exactly one replica sends each reply; a chat's later rows cannot
+    be claimed while earlier ones are leased, so its order holds across replicas. The lease
+    is renewed (`Store.renew`) before a call and while it is in flight; a row whose renewal
+    fails was taken over and is not sent. Rows a drain will not send after all are released
+    at once; a replica that died holds its rows until the lease ends, and the other
+    replicas' sweeps then pick them up. Without `lease` (SQLite: one process) drains read
+    the outbox without claiming.
+
+    Pacing for the whole deployment. Per chat: the claim keeps a chat with one replica at a
+    time, and a replica that starts a drain rebuilds that chat's bucket from the chat's
+    sends recorded in the database (`Store.recent_sends`), so a reply handled by another
+    replica a moment ago counts; why not a pacing table: the outbox already records every
+    send, and one read per drain start costs less than a write per message. The global
+    limit (about 30 calls a second per bot) is split evenly across replicas in
+    `bot.tg.app` (REPLICAS): it needs no coordination and never exceeds the limit; a dead
+    replica's share is unused until it is back, which costs throughput only at peaks. With
+    claims, a drain waits for its share (`global_rate`) *before* it checks the lease and
+    makes the call, so no call waits out its lease in a queue and then goes out after
+    another replica took the row over.
+    """
+
     def __init__(self, bot: Bot, store: Store, *, rate: float = 1.0, burst: int = 3,
-                 policy: RetryPolicy | None = None, sweep_every: float = 5.0) -> None:
+                 policy: RetryPolicy | None = None, sweep_every: float = 5.0,
+                 lease: float | None = None, global_rate: float | None = None) -> None:
         self.bot, self.store = bot, store
         self.rate, self.burst = rate, burst
+        self.lease = lease
+        # With claims, this replica's share of Telegram's global limit is waited for before
+        # the lease check: a call queued in the HTTP client's limiter could outlive its lease.
+        self._global = (AsyncLimiter(global_rate, 1.0)
+                        if lease is not None and global_rate is not None else None)
         self.policy = policy or RetryPolicy()
         self.sweep_every = sweep_every
         self.stats = SenderStats()
@@ -231,18 +260,31 @@ class Sender:
 
     async def _drain(self, chat_id: int) -> None:
         try:
+            if self.lease is not None:
+                await self._pace_from_history(chat_id)
             while not self._closing:
                 self._again.discard(chat_id)
                 epoch = self._urgent_epochs.get(chat_id, 0)  # before the fetch: no race
-                items = await self.store.pending(chat_id, limit=50)
+                items = await self._fetch(chat_id)
                 if not items:
                     if chat_id in self._again:
                         continue
                     return
-                for item in items:
-                    if self._urgent_epochs.get(chat_id, 0) != epoch:
-                        break  # a safety reply came in: this batch is stale, fetch again
-                    if self._closing or not await self._deliver(item):
+                for index, item in enumerate(items):
+                    if self._urgent_epochs.get(chat_id, 0) != epoch or self._closing:
+                        await self._release(items[index:])  # a stale batch: fetch again
+                        break
+                    if await self._wait_for_turn(item):
+                        continue  # superseded while it waited: the epoch check above
+                    if self._global is not None:  # queue here, not inside the HTTP client:
+                        await self._global.acquire()  # the lease is checked after the wait
+                    held = await self._keep_lease(item)
+                    if held is None:  # another replica took the row over meanwhile
+                        self._refund(item)
+                        await self._release(items[index + 1:])
+                        break
+                    if not await self._deliver(held):
+                        await self._release(items[index + 1:])
                         return  # a retry is scheduled; later rows wait behind it
         except Exception as error:
             if not is_transient(error):
@@ -254,6 +296,37 @@ class Sender:
             if chat_id in self._again and not self._closing:
                 self._again.discard(chat_id)
                 self.kick(chat_id)
+
+    async def _fetch(self, chat_id: int) -> list[OutboxItem]:
+        if self.lease is None:
+            return await self.store.pending(chat_id, limit=50)
+        return await self.store.pending(chat_id, limit=CLAIM_BATCH,
+                                        claim_for=timedelta(seconds=self.lease))
+
+    async def _keep_lease(self, item: OutboxItem) -> OutboxItem | None:
+        """The row, still this sender's with enough lease left to make the call and record
+        it before another replica may claim it; renewed if it runs short (after a pacing
+        or rate-limit wait). None if it is another replica's now (or finished): skip it.
+        Without claims (one process), always the row itself."""
+        if self.lease is None:
+            return item
+        if (item.not_before - self.store.now()).total_seconds() > self.lease / 3:
+            return item
+        renewed = await self._record(
+            lambda: self.store.renew([item], timedelta(seconds=self.lease or LEASE)))
+        return renewed[0] if renewed else None
+
+    async def _release(self, items: list[OutboxItem]) -> None:
+        if self.lease is not None and items:
+            await self._record(lambda: self.store.release(items))
+
+    async def _pace_from_history(self, chat_id: int) -> None:
+        """Rebuild the chat's bucket from its sends recorded in the last refill period,
+        whichever replica made them."""
+        since = self.store.now() - timedelta(seconds=self.burst / self.rate)
+        sends = await self.store.recent_sends(chat_id, since)
+        self._buckets[chat_id] = ChatBucket.replayed(self.rate, self.burst, sends,
+                                                     self.store.now())
 
     async def _wait_for_turn(self, item: OutboxItem) -> bool:
         """Pace messages per chat; show "typing…" while one is held back for a while.
@@ -298,9 +371,32 @@ class Sender:
             self._typing.recovered()
 
     async def _deliver(self, item: OutboxItem) -> bool:
-        """Make one call; True when the row is finished (sent or dead), False to retry."""
-        if await self._wait_for_turn(item):
-            return True  # superseded while it waited; the drain fetches again
+        """Make one call; True when the row is finished (sent or dead), False to retry.
+        With claims, the lease is renewed while the call and its record are in flight."""
+        if self.lease is None:
+            return await self._deliver_now(item)
+        heartbeat = asyncio.create_task(self._hold_lease(item, self.lease))
+        try:
+            return await self._deliver_now(item)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _hold_lease(self, item: OutboxItem, lease: float) -> None:
+        """Renew the row's lease every third of it until cancelled (or the row is done)."""
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                renewed = await self.store.renew([item], timedelta(seconds=lease))
+            except Exception as error:  # the next beat tries again; the record is retried
+                self._storage.failed(describe(error))
+                continue
+            if not renewed:
+                return  # finished (or failed and rescheduled) meanwhile
+            item = renewed[0]
+
+    async def _deliver_now(self, item: OutboxItem) -> bool:
         try:
             message_id = await self._call(item.method, item.params)
         except RetryAfter as exc:

@@ -107,10 +107,12 @@ class BotProcess:
             "LOG_LEVEL": "INFO",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
-        for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "PORT", "DATA_KEY", "RETENTION_DAYS"):
+        for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "PORT", "DATA_KEY", "RETENTION_DAYS",
+                     "MIGRATE", "REPLICAS"):
             self.env.pop(name, None)
         if not self.database_url.startswith("sqlite:"):
             self.env["DATA_KEY"] = E2E_DATA_KEY
+            self.env["MIGRATE"] = "1"  # a fresh schema per test (production: relbot db upgrade)
         if webhook:
             self.env.update(
                 WEBHOOK_URL=self.webhook_url,

@@ -6,6 +6,7 @@ webhook server), on SQLite and on PostgreSQL. The Dockerfile's HEALTHCHECK agree
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -150,9 +151,11 @@ def test_a_sender_that_falls_behind_is_503_until_it_catches_up(
 def dockerfile_healthcheck() -> str:
     """The python -c program of the Dockerfile's HEALTHCHECK."""
     text = (REPO / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", "")
-    match = re.search(r"^HEALTHCHECK .*? CMD python -c \"(.+)\"$", text, re.M)
-    assert match, "the Dockerfile has a HEALTHCHECK running python -c"
-    return match.group(1)
+    match = re.search(r"^HEALTHCHECK .*? CMD (\[.*\])$", text, re.M)
+    assert match, "the Dockerfile has a HEALTHCHECK in exec form"
+    command = json.loads(match.group(1))
+    assert command[:2] == ["python", "-c"], command
+    return str(command[2])
 
 
 def test_the_dockerfile_healthcheck_follows_healthz(own_fake: FakeTelegram, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ secret, the data key, chat ids, names and what people typed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -81,13 +82,14 @@ def test_a_rejected_token_is_not_printed(own_fake: FakeTelegram, tmp_path: Path)
     assert_no_leak(result.stdout + result.stderr, wrong, "Wrong-Secret-Part-9f8e7d")
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_a_whole_conversation_with_faults_at_debug_leaks_nothing(
-    own_fake: FakeTelegram, tmp_path: Path
+    own_fake: FakeTelegram, tmp_path: Path, log_format: str
 ) -> None:
     fake = own_fake
     data_key = new_key_entry("logs")
     bot = BotProcess(fake, tmp_path, webhook=True,
-                     env={"LOG_LEVEL": "DEBUG", "DATA_KEY": data_key})
+                     env={"LOG_LEVEL": "DEBUG", "DATA_KEY": data_key, "LOG_FORMAT": log_format})
     ana = Person(fake, 918_273_645, name="Quokkafirst")
     with running(bot):
         fake.fail_next("sendMessage", 502, chat_id=ana.id)  # a fault: retried
@@ -113,6 +115,11 @@ def test_a_whole_conversation_with_faults_at_debug_leaks_nothing(
                       what="the deletion")
     output = bot.output
     assert "DEBUG" in output  # the level really was DEBUG
+    if log_format == "json":  # one object a line, for a log collector
+        records = [json.loads(line) for line in bot.stderr.splitlines()]
+        assert records and all({"time", "level", "logger", "message"} <= set(r)
+                               for r in records)
+        assert any(r["level"] == "DEBUG" for r in records)
     assert_no_leak(output, fake.token, fake.token.split(":", 1)[1], bot.webhook_secret or "",
                    data_key, data_key.split(":", 1)[1], str(ana.id), "Quokkafirst",
                    "Zyxwvut", "kill myself")

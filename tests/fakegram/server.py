@@ -144,6 +144,7 @@ class FakeTelegram(InjectMixin, ReadMixin, FaultMixin):
         webhook_backoff: float = 0.2,
         webhook_max_attempts: int = 50,
         webhook_timeout: float = 10.0,
+        webhook_workers: int = 1,
     ):
         self._state = State(
             token,
@@ -165,6 +166,7 @@ class FakeTelegram(InjectMixin, ReadMixin, FaultMixin):
             backoff=webhook_backoff,
             max_attempts=webhook_max_attempts,
             timeout=webhook_timeout,
+            workers=webhook_workers,
         )
         self._server: _Server | None = None
         self._serve_thread: threading.Thread | None = None

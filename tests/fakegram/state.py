@@ -81,6 +81,8 @@ class Entry:
     served: bool = False
     attempts: int = 0
     """Webhook delivery attempts made so far."""
+    delivering: bool = False
+    """A webhook worker is posting it right now (others take the next one)."""
 
 
 @dataclass

@@ -7,6 +7,10 @@ webhook answers 2xx. Bots get this wrong in characteristic ways (rejecting the r
 secret, answering 500 on a handler error, being slow), so the delivery thread records
 every attempt and its status for the tests, and exposes the last error through
 getWebhookInfo exactly like Telegram ("Wrong response from the webhook: 403 Forbidden").
+
+With ``workers`` > 1 (Telegram's ``max_connections``), that many threads deliver at once,
+each the oldest update nobody is posting yet: updates then arrive concurrently and not
+necessarily in order, as they do at a deployment of several replicas.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from urllib.parse import urlsplit
 
 from .records import WebhookAttempt
-from .state import State
+from .state import Entry, State
 
 
 def _post(url: str, secret: str | None, body: bytes, timeout: float) -> tuple[int | None, str]:
@@ -53,34 +57,44 @@ def _post(url: str, secret: str | None, body: bytes, timeout: float) -> tuple[in
         connection.close()
 
 
+def _next(s: State) -> list[Entry]:
+    """The oldest update no worker is posting (a one-item list), or []."""
+    return next(([entry] for entry in s.queue if not entry.delivering), [])
+
+
 class WebhookDeliverer:
     """One background thread per fake bot delivering its queue to the webhook."""
 
-    def __init__(self, state: State, *, backoff: float, max_attempts: int, timeout: float):
+    def __init__(self, state: State, *, backoff: float, max_attempts: int, timeout: float,
+                 workers: int = 1):
         self.state = state
         self.backoff = backoff
         self.max_attempts = max_attempts
         self.timeout = timeout
-        self._thread = threading.Thread(target=self._run, name="fakegram-webhook", daemon=True)
+        self._threads = [threading.Thread(target=self._run, name="fakegram-webhook",
+                                          daemon=True) for _ in range(workers)]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def join(self, timeout: float) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     def _run(self) -> None:
         s = self.state
         while True:
             with s.cond:
-                while not s.stopping and (s.webhook is None or not s.queue):
+                while not s.stopping and (s.webhook is None or not _next(s)):
                     s.cond.wait(0.5)
                 if s.stopping:
                     return
                 hook = s.webhook
                 assert hook is not None
-                entry = s.queue[0]
+                entry = _next(s)[0]
+                entry.delivering = True
                 entry.attempts += 1
                 attempt = entry.attempts
                 url, secret = hook.url, hook.secret_token
@@ -96,6 +110,7 @@ class WebhookDeliverer:
                 if not ok and s.webhook is hook:
                     hook.last_error_date = s.today()
                     hook.last_error_message = error
+                entry.delivering = False
                 if ok or attempt >= self.max_attempts:
                     s.queue = [queued for queued in s.queue if queued is not entry]
                 s.cond.notify_all()

@@ -15,6 +15,7 @@ import pytest
 
 from bot.storage import (
     Consent,
+    SchemaBehind,
     SchemaVersionError,
     Store,
     UserRecord,
@@ -224,6 +225,25 @@ async def test_newer_schema_is_refused(persistent_backend: Backend) -> None:
         )
     with pytest.raises(SchemaVersionError):
         await persistent_backend.make().open()
+
+
+async def test_missing_migrations_applied_refused_or_left_as_told(
+    persistent_backend: Backend,
+) -> None:
+    known = len(SQLITE_MIGRATIONS if persistent_backend.name.startswith("sqlite")
+                else POSTGRES_MIGRATIONS)
+    async with persistent_backend.make(upgrade="leave") as store:  # `relbot db status`
+        assert store.schema_found == 0
+        assert await store.schema_version() == 0  # nothing applied
+    with pytest.raises(SchemaBehind, match=f"at version 0, this relbot needs {known}: run "
+                                          "`relbot db upgrade`"):
+        await persistent_backend.make(upgrade="refuse").open()
+    async with persistent_backend.make() as store:  # `relbot db upgrade`
+        assert store.schema_found == 0
+        assert await store.schema_version() == known
+    async with persistent_backend.make(upgrade="refuse") as store:  # up to date: starts
+        assert store.schema_found == known
+        await handle(store, 1, 1)
 
 
 # --- concurrency -----------------------------------------------------------------------

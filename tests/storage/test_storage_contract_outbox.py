@@ -117,6 +117,57 @@ async def test_concurrent_senders_never_split_a_chat(persistent_backend: Backend
         assert delivered == {chat: ["0", "1", "2", "3"] for chat in range(1, 6)}
 
 
+async def test_release_gives_back_unsent_claims_only(store: Store, clock: FakeClock) -> None:
+    async with store.transaction(1) as tx:
+        for text in ("a", "b", "c"):
+            await tx.enqueue(1, "sendMessage", {"chat_id": 1, "text": text})
+    lease = timedelta(seconds=30)
+    a, b, c = await store.pending(claim_for=lease)
+    assert await store.mark_sent(a.id, 1)
+    await store.mark_failed(b.id, "429", clock.now + timedelta(seconds=5))  # rescheduled
+    # The sender stops early: only "c" still carries its lease, so only "c" is given back.
+    assert await store.release([a, b, c]) == 1
+    assert await store.release([]) == 0
+    assert await store.pending() == []  # "b" waits for its retry and holds "c" behind it
+    clock.advance(seconds=6)
+    assert texts(await store.pending(claim_for=lease)) == ["b", "c"]  # not 30 s later
+
+
+async def test_renew_keeps_only_leases_nobody_took_over(store: Store, clock: FakeClock) -> None:
+    async with store.transaction(1) as tx:
+        for text in ("a", "b"):
+            await tx.enqueue(1, "sendMessage", {"chat_id": 1, "text": text})
+    lease = timedelta(seconds=30)
+    a, b = await store.pending(claim_for=lease)
+    clock.advance(seconds=20)
+    [renewed] = await store.renew([a], lease)  # still ours: 30 s from now
+    assert renewed.not_before == clock.now + lease
+    clock.advance(seconds=15)  # b's lease ran out; nobody claimed it: still renewable
+    assert [i.id for i in await store.renew([b], lease)] == [b.id]
+    clock.advance(seconds=16)  # a's renewed lease ran out, b's has not
+    [taken] = await store.pending(claim_for=lease)  # another sender claims "a"
+    assert taken.id == a.id
+    assert await store.renew([renewed], lease) == []  # so the first one must not send it
+    assert await store.mark_sent(taken.id, 1)
+    assert await store.renew([taken], lease) == []  # finished rows are not renewed
+
+
+async def test_recent_sends_is_the_chats_pacing_history(store: Store, clock: FakeClock) -> None:
+    start = clock.now
+    for n in range(3):
+        await handle(store, 1, n, str(n))
+        async with store.transaction(1) as tx:
+            await tx.enqueue(1, "answerCallbackQuery", {"callback_query_id": str(n)})
+        await handle(store, 2, n, str(n))
+        for item in await store.pending():
+            await store.mark_sent(item.id, None)
+        clock.advance(seconds=1)
+    assert await store.recent_sends(1, start) == [start + timedelta(seconds=n) for n in range(3)]
+    assert await store.recent_sends(1, start + timedelta(seconds=1.5)) == [
+        start + timedelta(seconds=2)]
+    assert await store.recent_sends(3, start) == []
+
+
 async def test_purge_outbox_drops_finished_rows_only(store: Store, clock: FakeClock) -> None:
     await handle(store, 1, 1, "sent")
     await handle(store, 1, 2, "queued")
