@@ -1,5 +1,5 @@
 """Command line: `relbot validate | chat | test | graph | export-text | preview | keys | run |
-safety-eval`.
+safety-eval | therapist`.
 
 `main(argv) -> int` so that tests call it directly; `python -m bot` and the `relbot`
 console script both end up here.
@@ -11,7 +11,15 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from bot.cli import chat, graph_cmd, keys_cmd, safety_cmd, test_cmd, validate_cmd
+from bot.cli import (
+    chat,
+    graph_cmd,
+    keys_cmd,
+    safety_cmd,
+    test_cmd,
+    therapist_cmd,
+    validate_cmd,
+)
 
 __all__ = ["main"]
 
@@ -23,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"relbot {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (validate_cmd, chat, test_cmd, graph_cmd, keys_cmd, safety_cmd):
+    for module in (validate_cmd, chat, test_cmd, graph_cmd, keys_cmd, safety_cmd,
+                   therapist_cmd):
         module.add_parser(sub)
     try:
         from bot.cli import export_cmd
