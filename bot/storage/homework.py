@@ -141,20 +141,25 @@ class HomeworkTransaction:
 
     # --- links ---------------------------------------------------------------------------
     async def redeem_link(self, kind: LinkKind, token_hash: str) -> LinkGrant | None:
-        """Use a link once: a therapist account, or an offer bound to this person.
-        None for anything not valid (unknown, used, expired, revoked, one's own offer)."""
+        """Use a link once: a therapist account, or an offer bound to this person (who may
+        open their own offer again until they answer it, e.g. after a redelivery). None for
+        anything not valid: unknown, used by someone else, expired, revoked, one's own."""
         self._check_open()
         now = self._clock()
         [link] = await self._sql(q.LINK_FOR_UPDATE, (token_hash, kind.value, now)) or [None]
         if link is None:
             return None
         if kind is LinkKind.ASSIGNMENT:
-            rows = await self._sql(q.BIND_CLIENT,
-                                   (self.user_id, link["assignment_id"], self.user_id))
-            if not rows or not await self._sql(q.USE_LINK, (now, token_hash)):
+            me = self.user_id
+            rows = await self._sql(q.BIND_CLIENT, (me, link["assignment_id"], me, me))
+            if not rows:
+                return None
+            if link["used_at"] is None and not await self._sql(q.USE_LINK, (now, token_hash)):
+                return None
+            if link["used_at"] is not None and rows[0]["client_id"] != me:
                 return None
             return LinkGrant(kind, assignment=Assignment.from_row(rows[0], self._codec))
-        if not await self._sql(q.USE_LINK, (now, token_hash)):
+        if link["used_at"] is not None or not await self._sql(q.USE_LINK, (now, token_hash)):
             return None
         [row] = await self._sql(q.UPSERT_THERAPIST, (self.user_id, link["name"], now))
         return LinkGrant(kind, therapist=Therapist.from_row(row))
@@ -166,21 +171,43 @@ class HomeworkTransaction:
         rows = await self._sql(q.ACTIVE_THERAPIST, (self.user_id,))
         return Therapist.from_row(rows[0]) if rows else None
 
-    async def create_assignment(self, modules: Sequence[str], schedule: Schedule,
-                                note: str | None, link: NewLink) -> Assignment | None:
-        """Offer homework behind ``link``; None if this person is not an active therapist."""
-        if link.kind is not LinkKind.ASSIGNMENT or not modules:
-            raise ValueError("an assignment needs modules and an assignment link")
+    async def draft_assignment(self, note: str | None) -> Assignment | None:
+        """Start an offer (``/assign``), keeping the optional note sealed; None if this
+        person is not an active therapist. ``finish_assignment`` completes it."""
         if await self.therapist() is None:
             return None
         now = self._clock()
         sealed = (None if not note else
                   self._codec.seal(note, "assignments", "note", self.user_id))
-        [row] = await self._sql(q.NEW_ASSIGNMENT, (self.user_id, _dump(list(modules)),
-                                                   _dump(schedule.to_json()), sealed, now))
-        await self._sql(q.ADD_LINK, (link.token_hash, self.user_id, link.kind.value, None,
-                                     row["id"], now, link.expires_at))
+        placeholder = Schedule("once", now.time().replace(second=0, microsecond=0), now.date())
+        [row] = await self._sql(q.NEW_ASSIGNMENT, (self.user_id, "[]",
+                                                   _dump(placeholder.to_json()), sealed, now))
         return Assignment.from_row(row, self._codec)
+
+    async def finish_assignment(self, draft_id: int, modules: Sequence[str],
+                                schedule: Schedule, link: NewLink) -> Assignment | None:
+        """Fix the modules and schedule of this therapist's draft and put it behind
+        ``link``. None if there is no such draft (e.g. a second tap), or no longer a
+        therapist."""
+        if link.kind is not LinkKind.ASSIGNMENT or not modules:
+            raise ValueError("an assignment needs modules and an assignment link")
+        if await self.therapist() is None:
+            return None
+        rows = await self._sql(q.FINALISE, (_dump(list(modules)), _dump(schedule.to_json()),
+                                            draft_id, self.user_id))
+        if not rows:
+            return None
+        await self._sql(q.ADD_LINK, (link.token_hash, self.user_id, link.kind.value, None,
+                                     draft_id, self._clock(), link.expires_at))
+        return Assignment.from_row(rows[0], self._codec)
+
+    async def create_assignment(self, modules: Sequence[str], schedule: Schedule,
+                                note: str | None, link: NewLink) -> Assignment | None:
+        """Draft and finish in one go; None if this person is not an active therapist."""
+        draft = await self.draft_assignment(note)
+        if draft is None:
+            return None
+        return await self.finish_assignment(draft.id, modules, schedule, link)
 
     # --- as a client ---------------------------------------------------------------------
     async def my_assignments(self) -> list[Assignment]:
@@ -226,6 +253,13 @@ class HomeworkTransaction:
         self._check_open()
         args = (self.user_id, module, self._clock(), assignment_id, self.user_id)
         return bool(await self._sql(q.ADD_DONE, args))
+
+    async def module_done(self, module: str) -> list[int]:
+        """This person finished ``module``: count it for each accepted assignment that has
+        it. Returns those assignments' ids."""
+        self._check_open()
+        args = (self.user_id, module, self._clock(), self.user_id, f'%"{module}"%')
+        return [int(r["assignment_id"]) for r in await self._sql(q.ADD_DONE_FOR_MODULE, args)]
 
     # --- reminders -----------------------------------------------------------------------
     async def add_reminder(self, schedule: Schedule | None, quiet: QuietHours,

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ACTIVE_THERAPIST",
     "ADD_DONE",
+    "ADD_DONE_FOR_MODULE",
     "ADD_LINK",
     "ADD_REMINDER",
     "ANSWER",
@@ -20,6 +21,7 @@ __all__ = [
     "DELETE_REMINDER",
     "DONE_OF_ASSIGNMENTS",
     "ERASE",
+    "FINALISE",
     "LINK_FOR_UPDATE",
     "MOVE_REMINDER",
     "NEW_ASSIGNMENT",
@@ -50,7 +52,7 @@ ADD_LINK = """
 INSERT INTO links (token_hash, user_id, kind, name, assignment_id, created_at, expires_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)"""
 LINK_FOR_UPDATE = """
-SELECT * FROM links WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?"""
+SELECT * FROM links WHERE token_hash = ? AND kind = ? AND expires_at > ?"""
 # Conditional, so of two people opening one link at the same moment only one gets it.
 USE_LINK = """
 UPDATE links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL RETURNING token_hash"""
@@ -58,9 +60,14 @@ UPDATE links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL RETURNING 
 NEW_ASSIGNMENT = """
 INSERT INTO assignments (user_id, modules, schedule, note, created_at)
 VALUES (?, ?, ?, ?, ?) RETURNING *"""
+# A draft (from /assign, holding the note) has no modules yet and no link.
+FINALISE = """
+UPDATE assignments SET modules = ?, schedule = ?
+WHERE id = ? AND user_id = ? AND modules = '[]' RETURNING *"""
 BIND_CLIENT = """
 UPDATE assignments SET client_id = ?
-WHERE id = ? AND client_id IS NULL AND status = 'offered' AND user_id <> ?
+WHERE id = ? AND (client_id IS NULL OR client_id = ?) AND status = 'offered' AND user_id <> ?
+  AND modules <> '[]'
   AND user_id IN (SELECT user_id FROM therapists WHERE revoked_at IS NULL)
 RETURNING *"""
 ASSIGNMENT_OF_CLIENT = "SELECT * FROM assignments WHERE id = ? AND client_id = ?"
@@ -84,6 +91,13 @@ ADD_DONE = """
 INSERT INTO homework_done (user_id, assignment_id, module, done_at)
 SELECT ?, id, ?, ? FROM assignments WHERE id = ? AND client_id = ? AND status = 'accepted'
 RETURNING id"""
+# Module ids are identifiers, so their JSON form ("daily_checkin", quotes included) is
+# found in the modules list by LIKE in both dialects.
+ADD_DONE_FOR_MODULE = """
+INSERT INTO homework_done (user_id, assignment_id, module, done_at)
+SELECT ?, id, ?, ? FROM assignments WHERE client_id = ? AND status = 'accepted'
+  AND modules LIKE ?
+RETURNING assignment_id"""
 DONE_OF_ASSIGNMENTS = "SELECT * FROM homework_done WHERE assignment_id = ? ORDER BY id"
 
 ADD_REMINDER = """

@@ -267,3 +267,50 @@ async def test_erasing_either_side_leaves_no_trace_of_them(
             assert rows[0][0] == 0, (table, column)
     assert await store.therapist_assignments(THERAPIST) == []
     assert await store.done_of(assignment_id) == []
+
+
+async def test_a_draft_is_finished_once_and_opens_only_when_finished(
+        store: Store, clock: FakeClock) -> None:
+    await _therapist(store, clock)
+    async with store.transaction(THERAPIST) as tx:
+        draft = await tx.draft_assignment("a note")
+        assert draft is not None and draft.modules == () and draft.note == "a note"
+        link = new_link(LinkKind.ASSIGNMENT, clock.now)
+        done = await tx.finish_assignment(draft.id, ["journal", "daily_checkin"],
+                                          _daily(clock), link)
+        assert done is not None and done.modules == ("journal", "daily_checkin")
+        again = new_link(LinkKind.ASSIGNMENT, clock.now)
+        assert await tx.finish_assignment(draft.id, ["journal"], _daily(clock), again) is None
+    async with store.transaction(OTHER) as tx:
+        assert await tx.finish_assignment(draft.id, ["journal"], _daily(clock),
+                                          new_link(LinkKind.ASSIGNMENT, clock.now)) is None
+    assert await _open(store, CLIENT, again.payload) is None  # never stored
+    assert await _open(store, CLIENT, link.payload) is not None
+
+
+async def test_the_client_may_reopen_their_offer_but_nobody_else(
+        store: Store, clock: FakeClock) -> None:
+    await _therapist(store, clock)
+    payload = await _offer(store, clock)
+    first = await _open(store, CLIENT, payload)
+    again = await _open(store, CLIENT, payload)
+    assert first is not None and again is not None
+    assert first.assignment is not None and again.assignment is not None
+    assert first.assignment.id == again.assignment.id
+    assert await _open(store, OTHER, payload) is None
+    async with store.transaction(CLIENT) as tx:
+        await tx.answer_assignment(first.assignment.id, accept=False)
+    assert await _open(store, CLIENT, payload) is None  # answered: the link is spent
+
+
+async def test_finishing_a_module_counts_for_each_accepted_assignment_with_it(
+        store: Store, clock: FakeClock) -> None:
+    await _therapist(store, clock)
+    assignment_id = await _accepted(store, clock)
+    async with store.transaction(CLIENT) as tx:
+        assert await tx.module_done("daily_checkin") == [assignment_id]
+        assert await tx.module_done("journal") == []
+        assert await tx.module_done("daily") == []  # whole names only
+    async with store.transaction(OTHER) as tx:
+        assert await tx.module_done("daily_checkin") == []
+    assert [d.module for d in await store.done_of(assignment_id)] == ["daily_checkin"]
