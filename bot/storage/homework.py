@@ -164,6 +164,22 @@ class HomeworkTransaction:
         [row] = await self._sql(q.UPSERT_THERAPIST, (self.user_id, link["name"], now))
         return LinkGrant(kind, therapist=Therapist.from_row(row))
 
+    # --- reading, inside a transaction (the store's own methods may not be used there) ---
+    async def therapists(self) -> list[Therapist]:
+        self._check_open()
+        return [Therapist.from_row(row) for row in await self._sql(q.THERAPISTS, ())]
+
+    async def done_of(self, assignment_id: int) -> list[Done]:
+        self._check_open()
+        rows = await self._sql(q.DONE_OF_ASSIGNMENTS, (assignment_id,))
+        return [Done.from_row(row) for row in rows]
+
+    async def my_clients(self) -> list[Assignment]:
+        """This therapist's accepted, unrevoked assignments (none if not active)."""
+        self._check_open()
+        rows = await self._sql(q.THERAPIST_CLIENTS, (self.user_id,))
+        return [Assignment.from_row(row, self._codec) for row in rows]
+
     # --- as a therapist ------------------------------------------------------------------
     async def therapist(self) -> Therapist | None:
         """This person's therapist account, if they have one that is not revoked."""

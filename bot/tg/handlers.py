@@ -22,6 +22,8 @@ from telegram.error import BadRequest, TelegramError
 from bot.conversation import Conversation, Incoming
 from bot.core.types import IntentInvoked, LanguageSet, Started, Typed, decode_callback
 from bot.privacy.desk import PrivacyDesk, parse_delete_data
+from bot.tg import homework
+from bot.tg.homework import HomeworkDesk
 from bot.tg.render import CHOSEN_MARK, ApiCall, PressedMessage
 from bot.tg.sender import Sender
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 INTENT_COMMANDS = ("help", "cancel", "back", "restart", "menu", "sos")
 COMMANDS = ("start", "menu", "help", "back", "cancel", "restart", "language", "sos",
-            "privacy", "export", "delete")
+            "privacy", "export", "delete")  # the menu; bot.tg.homework has its own
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 ANSWER_TIMEOUT = 10.0  # seconds for answerCallbackQuery: the pop-up matters only at once
 
@@ -46,6 +48,8 @@ class Router:
         self.retention_days = retention_days
         self.desk = PrivacyDesk(conversation.store, conversation.compiled,
                                 conversation.language_for)
+        self.homework = HomeworkDesk(conversation.store, lambda: conversation.compiled,
+                                     conversation.language_for)
 
     def text(self, key: str, language: str) -> str:
         return self.compiled.string(key, language)
@@ -139,6 +143,13 @@ class Router:
         elif data.startswith("privacy:"):
             await self.delete_answered(bot, query.id, data, base, message.message_id)
             return
+        elif data.startswith(homework.PREFIX):
+            outcome = await self.homework.pressed(data, update.update_id, user.id, chat_id,
+                                                  message.message_id, user.language_code)
+            await _answer(bot, query.id, outcome.popup)
+            for chat in outcome.chats:
+                self.sender.kick(chat)
+            return
         else:
             press = decode_callback(data)
             if press is None:  # forged or foreign data: nothing changes
@@ -172,7 +183,20 @@ class Router:
             await action(update.update_id, user.id, chat_id, user.language_code)
             self.sender.kick(chat_id)
             return
-        if text is None:
+        if command in homework.COMMANDS:
+            self.homework.username = self.homework.username or (bot.username or "")
+            outcome = await self.homework.command(
+                command, (text or "").partition(" ")[2], update.update_id, user.id, chat_id,
+                user.language_code)
+            for chat in outcome.chats:
+                self.sender.kick(chat)
+            return
+        payload = (text or "").partition(" ")[2].strip()
+        if command == "start" and payload[:2] in ("t_", "a_"):  # a therapist's link
+            replies, new = await self.homework.open_link(user.id, payload)
+            incoming = Incoming(**base, event=Started(None) if new else None,
+                                extra=tuple(replies))
+        elif text is None:
             incoming = Incoming(**base, extra=(self.notice(chat_id, "unsupported"),))
         elif text.startswith("/"):
             incoming = self.command(text, base, chat_id)

@@ -1,0 +1,371 @@
+"""Homework in the chat: therapist invites, /assign, offers, /sharing, /clients, /report.
+
+Why it looks like this: like `/export` and `/delete` (bot.privacy.desk), each action is
+one transaction under the person's lock that reads, changes and queues its replies in the
+outbox, all or nothing; a redelivered update does nothing twice.  No screen keeps state in
+memory: a therapist's draft is a database row, and the rest rides in the buttons'
+callback data (``hw:<step>:...``, under Telegram's 64 bytes).  What a therapist may see is
+decided by the store (only accepted, unrevoked assignments of an active therapist) and by
+`bot.homework.sharing` (only what the client ticked).  A message to the other side (the
+therapist told "accepted" or only "not accepted") is queued in that person's own
+transaction after the first one commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.compile import CompiledBundle
+from bot.homework import LinkKind, QuietHours, Schedule, Sharing, new_link, parse_payload
+from bot.homework.report import AssignmentLine, report_text, schedule_words
+from bot.homework.sharing import visible_records
+from bot.homework.texts import say
+from bot.outbox import ApiCall
+from bot.storage import Store, Transaction, UserRecord
+from bot.storage.homework import Assignment
+
+__all__ = ["COMMANDS", "ZONES", "HomeworkDesk", "Outcome"]
+
+COMMANDS = ("assign", "clients", "report", "homework", "sharing")
+PREFIX = "hw:"
+HOURS = (8, 13, 18, 20)
+SCHEDULES = ("once", "d7", "d14", "w14")
+ZONES = ("Europe/Madrid", "Europe/London", "America/Mexico_City", "America/Bogota",
+         "America/Argentina/Buenos_Aires", "America/Santiago", "America/New_York", "UTC")
+QUIET = QuietHours(time(22), time(8))
+_NOT_ASSIGNABLE = frozenset({"menu", "welcome", "trust"})
+_MAX_NOTE = 500
+
+LanguageFor = Callable[[UserRecord | None, str | None], str]
+Keyboard = list[list[dict[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the adapter does next: a pop-up for a press, and which chats to wake."""
+
+    popup: str | None = None
+    chats: tuple[int, ...] = ()
+
+
+def _schedule(code: str, hour: int, start: Any) -> Schedule:
+    at = time(hour)
+    if code == "once":
+        return Schedule("once", at, start)
+    if code == "w14":
+        return Schedule("weekdays", at, start, days=14, weekdays=frozenset({0, 2, 4}))
+    return Schedule("daily", at, start, days=7 if code == "d7" else 14)
+
+
+def _button(text: str, data: str) -> list[dict[str, str]]:
+    return [{"text": text, "callback_data": data}]
+
+
+class HomeworkDesk:
+    """The homework screens; safe to call concurrently."""
+
+    def __init__(self, store: Store, compiled: Callable[[], CompiledBundle],
+                 language_for: LanguageFor) -> None:
+        self.store = store
+        self.compiled = compiled  # a callable: `relbot run --reload` may swap the bundle
+        self.language_for = language_for
+
+    # --- helpers ---------------------------------------------------------------------
+    def modules(self) -> tuple[str, ...]:
+        return tuple(sorted(d for d in self.compiled().dialogues
+                            if d not in _NOT_ASSIGNABLE and not d.startswith("safety")))
+
+    def title(self, module: str, language: str) -> str:
+        dialogue = self.compiled().dialogues.get(module)
+        if dialogue is None:
+            return module.replace("_", " ")
+        return str(dialogue.model.title.variants.get(language)
+                   or dialogue.model.title.variants.get("en") or module)
+
+    async def _language(self, tx: Transaction, language_code: str | None) -> str:
+        return self.language_for(await tx.load_user(), language_code)
+
+    @staticmethod
+    async def _send(tx: Transaction, chat_id: int, text: str,
+                    keyboard: Keyboard | None = None) -> None:
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if keyboard:
+            params["reply_markup"] = {"inline_keyboard": keyboard}
+        await tx.enqueue(chat_id, "sendMessage", params)
+
+    @staticmethod
+    async def _edit(tx: Transaction, chat_id: int, message_id: int, text: str,
+                    keyboard: Keyboard | None = None) -> None:
+        params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
+        if keyboard:
+            params["reply_markup"] = {"inline_keyboard": keyboard}
+        await tx.enqueue(chat_id, "editMessageText", params)
+
+    async def _tell(self, user_id: int, key: str, **values: Any) -> None:
+        """A message to the other side, in their own transaction and language."""
+        async with self.store.transaction(user_id) as tx:
+            user = await tx.load_user()
+            chat_id = user.chat_id if user is not None else user_id
+            await self._send(tx, chat_id, say(key, self.language_for(user, None), **values))
+
+    # --- links (/start <payload>) ----------------------------------------------------
+    async def open_link(self, user_id: int, payload: str
+                        ) -> tuple[list[Callable[[str], ApiCall]], bool]:
+        """Use a link; returns the replies (built in the person's language by the caller's
+        transaction) and whether the person is new (so the welcome follows)."""
+        parsed = parse_payload(payload)
+        async with self.store.transaction(user_id) as tx:
+            new = await tx.load_user() is None
+            grant = await tx.redeem_link(*parsed) if parsed is not None else None
+        if grant is None:
+            return [lambda lang: ApiCall("sendMessage", {"chat_id": user_id,
+                                                         "text": say("not_valid", lang)})], new
+        if grant.therapist is not None:
+            name = grant.therapist.name
+            return [lambda lang: ApiCall("sendMessage", {
+                "chat_id": user_id, "text": say("therapist_welcome", lang, name=name)})], new
+        offer = grant.assignment
+        assert offer is not None
+        therapists = {t.user_id: t.name for t in await self.store.therapists()}
+        name = therapists.get(offer.therapist_id, "?")
+        return [lambda lang: ApiCall("sendMessage", {
+            "chat_id": user_id, "text": self.offer_text(offer, name, lang),
+            "reply_markup": {"inline_keyboard": self.offer_keyboard(offer.id, 0, lang)}})], new
+
+    def offer_text(self, offer: Assignment, therapist: str, language: str) -> str:
+        note = say("offer_note", language, note=offer.note) if offer.note else ""
+        modules = "\n".join(f"• {self.title(m, language)}" for m in offer.modules)
+        return say("offer", language, therapist=therapist, modules=modules, note=note,
+                   schedule=schedule_words(offer.schedule, language),
+                   time=offer.schedule.at.strftime("%H:%M"))
+
+    def offer_keyboard(self, offer_id: int, ticks: int, language: str) -> Keyboard:
+        def box(bit: int) -> str:
+            return "☑" if ticks & bit else "☐"
+
+        return [_button(f"{box(1)} {say('tick_free_text', language)}",
+                        f"{PREFIX}t:{offer_id}:{ticks ^ 1}"),
+                _button(f"{box(2)} {say('tick_scripts', language)}",
+                        f"{PREFIX}t:{offer_id}:{ticks ^ 2}"),
+                _button(say("offer_accept", language), f"{PREFIX}y:{offer_id}:{ticks}"),
+                _button(say("offer_decline", language), f"{PREFIX}d:{offer_id}")]
+
+    # --- commands --------------------------------------------------------------------
+    async def command(self, name: str, argument: str, update_id: int, user_id: int,
+                      chat_id: int, language_code: str | None) -> Outcome:
+        report: tuple[int, str] | None = None
+        if name == "report" and argument.strip().isdigit():
+            report = await self._report(user_id, int(argument.strip()), language_code)
+        async with self.store.transaction(user_id) as tx:
+            if await tx.seen(update_id):
+                return Outcome()
+            language = await self._language(tx, language_code)
+            if name == "assign":
+                await self._assign(tx, chat_id, argument.strip()[:_MAX_NOTE], language)
+            elif name == "clients":
+                await self._clients(tx, chat_id, language)
+            elif name == "report":
+                text = report[1] if report is not None else say("report_usage", language)
+                await self._send(tx, chat_id, text)
+            elif name == "homework":
+                await self._homework(tx, chat_id, language)
+            else:
+                await self._sharing(tx, chat_id, language)
+            await tx.mark_seen(update_id)
+        return Outcome(chats=(chat_id,))
+
+    async def _assign(self, tx: Transaction, chat_id: int, note: str, language: str) -> None:
+        draft = await tx.draft_assignment(note or None)
+        if draft is None:
+            await self._send(tx, chat_id, say("not_therapist", language))
+            return
+        await self._send(tx, chat_id, say("assign_modules", language),
+                         self.module_keyboard(draft.id, 0, language))
+
+    def module_keyboard(self, draft_id: int, mask: int, language: str) -> Keyboard:
+        rows = [_button(f"{'☑' if mask & (1 << i) else '☐'} {self.title(m, language)}",
+                        f"{PREFIX}m:{draft_id}:{mask ^ (1 << i)}")
+                for i, m in enumerate(self.modules())]
+        return [*rows, _button(say("assign_next", language), f"{PREFIX}n:{draft_id}:{mask}")]
+
+    async def _clients(self, tx: Transaction, chat_id: int, language: str) -> None:
+        if await tx.therapist() is None:
+            await self._send(tx, chat_id, say("not_therapist", language))
+            return
+        lines = []
+        for a in await tx.my_clients():
+            done = len(await tx.done_of(a.id))
+            lines.append(say("clients_item", language, client=a.client_id, done=done,
+                             modules=", ".join(self.title(m, language) for m in a.modules)))
+        await self._send(tx, chat_id, "\n".join(lines) or say("clients_none", language))
+
+    async def _report(self, therapist_id: int, client_id: int,
+                      language_code: str | None) -> tuple[int, str]:
+        """Built before the therapist's transaction (it reads the client's records under
+        the client's lock); only what the store and the client's ticks allow."""
+        async with self.store.transaction(therapist_id) as tx:
+            language = await self._language(tx, language_code)
+        assignments = await self.store.therapist_assignments(therapist_id, client_id)
+        if not assignments:
+            return client_id, say("report_none", language)
+        records = await self.store.records(client_id)
+        shared = []
+        lines = []
+        for a in assignments:
+            sharing = Sharing.from_json(a.sharing)
+            shared += visible_records(records, sharing, a.answered_at, a.revoked_at)
+            done = [d.done_at for d in await self.store.done_of(a.id)]
+            lines.append(AssignmentLine(a.modules, a.schedule, done))
+        unique = {(r.kind, r.created_at): r for r in shared}
+        ordered = sorted(unique.values(), key=lambda r: r.created_at)
+        since = min(a.answered_at for a in assignments if a.answered_at is not None)
+        text = report_text(client_id, since, lines, ordered, language,
+                           lambda m: self.title(m, language))
+        return client_id, text
+
+    async def _homework(self, tx: Transaction, chat_id: int, language: str) -> None:
+        names = {t.user_id: t.name for t in await tx.therapists()}
+        lines = []
+        for a in await tx.my_assignments():
+            if a.status != "accepted":
+                continue
+            done = len(await tx.done_of(a.id))
+            lines.append(say("homework_item", language, therapist=names.get(a.therapist_id),
+                             modules=", ".join(self.title(m, language) for m in a.modules),
+                             schedule=schedule_words(a.schedule, language), done=done,
+                             time=a.schedule.at.strftime("%H:%M")))
+        await self._send(tx, chat_id, "\n".join(lines) or say("homework_none", language))
+
+    async def _sharing(self, tx: Transaction, chat_id: int, language: str) -> None:
+        names = {t.user_id: t.name for t in await tx.therapists()}
+        lines, keyboard = [], []
+        for a in await tx.my_assignments():
+            if a.status != "accepted":
+                continue
+            what = [say("share_default", language)]
+            if a.sharing.get("free_text"):
+                what.append(say("share_free_text", language))
+            if a.sharing.get("scripts"):
+                what.append(say("share_scripts", language))
+            name = names.get(a.therapist_id, "?")
+            lines.append(say("sharing_item", language, therapist=name, what="; ".join(what),
+                             modules=", ".join(self.title(m, language) for m in a.modules)))
+            keyboard.append(_button(say("stop_sharing", language, therapist=name),
+                                    f"{PREFIX}r:{a.id}"))
+        await self._send(tx, chat_id, "\n\n".join(lines) or say("sharing_none", language),
+                         keyboard)
+
+    # --- presses ---------------------------------------------------------------------
+    async def pressed(self, data: str, update_id: int, user_id: int, chat_id: int,
+                      message_id: int, language_code: str | None) -> Outcome:
+        parts = data[len(PREFIX):].split(":")
+        step, numbers = parts[0], parts[1:]
+        if not numbers or not all(p.isascii() and p.isdigit() and len(p) <= 12
+                                  for p in numbers if p not in SCHEDULES):
+            return Outcome(popup=say("offer_gone", self.language_for(None, language_code)))
+        tell: tuple[int, str, dict[str, Any]] | None = None
+        async with self.store.transaction(user_id) as tx:
+            if await tx.seen(update_id):
+                return Outcome()
+            language = await self._language(tx, language_code)
+            popup, tell = await self._step(tx, step, numbers, chat_id, message_id, language)
+            await tx.mark_seen(update_id)
+        chats = [chat_id]
+        if tell is not None:
+            await self._tell(tell[0], tell[1], **tell[2])
+            chats.append(tell[0])
+        return Outcome(popup=popup, chats=tuple(chats))
+
+    async def _step(self, tx: Transaction, step: str, n: list[str], chat_id: int,
+                    message_id: int, language: str
+                    ) -> tuple[str | None, tuple[int, str, dict[str, Any]] | None]:
+        gone = say("offer_gone", language)
+        if step in ("m", "n", "s", "f"):  # the therapist's /assign, one tap at a time
+            draft, mask = int(n[0]), int(n[1]) if len(n) > 1 else 0
+            modules = [m for i, m in enumerate(self.modules()) if mask & (1 << i)]
+            if step == "m":
+                await self._edit(tx, chat_id, message_id, say("assign_modules", language),
+                                 self.module_keyboard(draft, mask, language))
+            elif not modules:
+                return say("assign_pick_one", language), None
+            elif step == "n":
+                await self._edit(tx, chat_id, message_id, say("assign_schedule", language), [
+                    _button(say(f"schedule_{c}", language), f"{PREFIX}s:{draft}:{mask}:{c}")
+                    for c in SCHEDULES])
+            elif step == "s" and len(n) == 3 and n[2] in SCHEDULES:
+                await self._edit(tx, chat_id, message_id, say("assign_time", language), [
+                    _button(f"{h:02d}:00", f"{PREFIX}f:{draft}:{mask}:{n[2]}:{h}")
+                    for h in HOURS])
+            elif step == "f" and len(n) == 4 and n[2] in SCHEDULES and int(n[3]) in HOURS:
+                return await self._finish(tx, draft, modules, n[2], int(n[3]), chat_id,
+                                          message_id, language), None
+            else:
+                return gone, None
+            return None, None
+        offer_id = int(n[0])
+        if step == "t" and len(n) == 2:
+            mine = [a for a in await tx.my_assignments() if a.id == offer_id]
+            if not mine or mine[0].status != "offered":
+                return gone, None
+            await tx.enqueue(chat_id, "editMessageReplyMarkup", {
+                "chat_id": chat_id, "message_id": message_id, "reply_markup": {
+                    "inline_keyboard": self.offer_keyboard(offer_id, int(n[1]) & 3, language)}})
+            return None, None
+        if step == "y" and len(n) == 2:
+            zones = [_button(say(f"zone_{i}", language), f"{PREFIX}z:{offer_id}:{n[1]}:{i}")
+                     for i in range(len(ZONES))]
+            await self._edit(tx, chat_id, message_id, say("ask_zone", language), zones)
+            return None, None
+        if step == "z" and len(n) == 3 and int(n[2]) < len(ZONES):
+            ticks = int(n[1])
+            answered = await tx.answer_assignment(
+                offer_id, accept=True, tz=ZONES[int(n[2])], quiet=QUIET,
+                sharing={"free_text": bool(ticks & 1), "scripts": bool(ticks & 2)})
+            if answered is None:
+                return gone, None
+            name = {t.user_id: t.name for t in await tx.therapists()}.get(
+                answered.therapist_id, "?")
+            [first, *_] = [r for r in await tx.my_reminders()
+                           if r.assignment_id == answered.id] or [None]
+            when = (first.due_at.astimezone(ZoneInfo(answered.schedule.tz)).strftime("%d/%m %H:%M")
+                    if first is not None else "-")
+            await self._edit(tx, chat_id, message_id,
+                             say("accepted", language, therapist=name, first=when))
+            modules = ", ".join(answered.modules)
+            return None, (answered.therapist_id, "told_accepted",
+                          {"client": tx.user_id, "modules": modules})
+        if step == "d":
+            answered = await tx.answer_assignment(offer_id, accept=False)
+            if answered is None:
+                return gone, None
+            await self._edit(tx, chat_id, message_id, say("declined", language))
+            return None, (answered.therapist_id, "told_declined", {})
+        if step == "r":
+            revoked = await tx.revoke_sharing(offer_id)
+            if not revoked:
+                return gone, None
+            names = {t.user_id: t.name for t in await tx.therapists()}
+            mine = [a for a in await tx.my_assignments() if a.id == offer_id]
+            name = names.get(mine[0].therapist_id, "?") if mine else "?"
+            await self._send(tx, chat_id, say("sharing_stopped", language, therapist=name))
+            return None, None
+        return gone, None
+
+    async def _finish(self, tx: Transaction, draft: int, modules: list[str], code: str,
+                      hour: int, chat_id: int, message_id: int, language: str) -> str | None:
+        now = self.store.now()
+        schedule = _schedule(code, hour, (now + timedelta(days=1)).date())
+        link = new_link(LinkKind.ASSIGNMENT, now)
+        done = await tx.finish_assignment(draft, modules, schedule, link)
+        if done is None:
+            return say("assign_done_already", language)
+        url = link.url(self.username) if self.username else link.command
+        await self._edit(tx, chat_id, message_id,
+                         say("assign_ready", language, url=url, command=link.command))
+        return None
+
+    username: str = ""  # the bot's @username, set once Telegram has told us (getMe)

@@ -1,0 +1,177 @@
+"""Homework through the fake Telegram: a therapist, two clients, and someone else.
+
+What a person would notice: the operator's invite makes a therapist; /assign gives a
+link; a client opening it sees who, the note, the schedule and what is shared, and
+accepts (with a tick) or declines; the therapist hears "accepted" or only "not
+accepted"; /clients and /report show only clients who accepted, only what they ticked,
+nothing after /sharing revokes it, and nothing of another therapist's clients.  Links
+that are guessed, reused or tampered with all get the same "not valid".  Real bot
+process, real SQLite, the real programme.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakegram import FakeTelegram
+
+from bot.cli import main
+
+from .conftest import next_user_id
+from .harness import PROGRAMME, BotProcess, Person, running
+
+NOT_VALID = "This link is not valid."
+WELCOME = "Hi, I'm relbot. Which language would you like?"
+NOTE = "Try it after dinner"
+
+
+@pytest.fixture(scope="module")
+def hw_fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram(webhook_backoff=0.05) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def hw_bot(hw_fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[BotProcess]:
+    with running(BotProcess(hw_fake, tmp_path_factory.mktemp("homework"),
+                            dialogues=PROGRAMME)) as process:
+        yield process
+
+
+def someone(fake: FakeTelegram, language: str = "en") -> Person:
+    return Person(fake, next_user_id(), language)
+
+
+def invite(bot: BotProcess, name: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["therapist", "invite", "--name", name,
+                 "--database-url", bot.database_url]) == 0
+    [payload] = re.findall(r"/start (\S+)", capsys.readouterr().out)
+    return payload
+
+
+def become_therapist(fake: FakeTelegram, bot: BotProcess, name: str,
+                     capsys: pytest.CaptureFixture[str]) -> tuple[Person, str]:
+    payload = invite(bot, name, capsys)
+    therapist = someone(fake)
+    therapist.command("start", payload)
+    therapist.expect(f"You're set up as a therapist, {name}.", WELCOME)
+    return therapist, payload
+
+
+def assign(therapist: Person, *modules: str, note: str = NOTE) -> str:
+    therapist.send(f"/assign {note}")
+    (picker,) = therapist.expect("Which exercises?")
+    for module in modules:
+        label = f"☐ {module}"
+        therapist.press(label)
+        therapist.fake.wait_for(lambda lab=label: f"☑{lab[1:]}" in
+                                therapist.fake.message(therapist.id,
+                                                       picker.message_id).button_texts,
+                                20, what="the tick")
+    therapist.press("Next")
+    therapist.fake.wait_for(lambda: "Every day for 7 days" in therapist.fake.message(
+        therapist.id, picker.message_id).button_texts, 20, what="the schedule buttons")
+    therapist.press("Every day for 7 days")
+    therapist.fake.wait_for(lambda: "20:00" in therapist.fake.message(
+        therapist.id, picker.message_id).button_texts, 20, what="the time buttons")
+    therapist.press("20:00")
+    ready = therapist.fake.wait_for(lambda: (therapist.fake.message(
+        therapist.id, picker.message_id).text or "").startswith("Ready.") and
+        therapist.fake.message(therapist.id, picker.message_id), 20, what="the link")
+    [payload] = re.findall(r"start=(a_\S+)", ready.text or "")
+    return payload
+
+
+def test_a_therapist_assigns_one_client_accepts_another_declines(
+        hw_fake: FakeTelegram, hw_bot: BotProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = hw_fake
+    ana, _ = become_therapist(fake, hw_bot, "Dr Ana", capsys)
+
+    payload = assign(ana, "Daily check-in")
+    bea = someone(fake)
+    bea.command("start", payload)
+    offer, _ = bea.expect("Dr Ana has suggested some practice for you:", WELCOME)
+    text = offer.text or ""
+    assert "Daily check-in" in text and f"“{NOTE}”" in text
+    assert "Every day for 7 days, at 20:00" in text or "Every day for 7 days at 20:00" in text
+    assert "check-in ratings (numbers only)" in text
+    bea.press("☐ Share my written answers")
+    fake.wait_for(lambda: "☑ Share my written answers" in fake.message(
+        bea.id, offer.message_id).button_texts, 20, what="the tick")
+    bea.press("Accept")
+    fake.wait_for(lambda: "Spain (Madrid)" in fake.message(bea.id, offer.message_id)
+                  .button_texts, 20, what="the time zones")
+    bea.press("Spain (Madrid)")
+    fake.wait_for(lambda: (fake.message(bea.id, offer.message_id).text or "")
+                  .startswith("Accepted. Your first reminder comes"), 20, what="accepted")
+    assert "20:00" in (fake.message(bea.id, offer.message_id).text or "")
+    ana.expect(f"Your client ({bea.id}) accepted: daily_checkin.")
+
+    # The second client declines: the therapist learns only "not accepted".
+    second = assign(ana, "Daily check-in", note="")
+    cai = someone(fake, "es")
+    cai.command("start", second)
+    offer_es, _ = cai.expect("Dr Ana te ha propuesto practicar:", "Hola")
+    assert "Su nota" not in (offer_es.text or "")
+    cai.press("No, gracias")
+    fake.wait_for(lambda: (fake.message(cai.id, offer_es.message_id).text or "")
+                  .startswith("Rechazado."), 20, what="declined")
+    (told,) = ana.expect("An assignment you offered was not accepted.")
+    assert str(cai.id) not in (told.text or "")
+
+    # /clients and /report: the one who accepted, only what she agreed to.
+    ana.command("clients")
+    (clients,) = ana.expect(f"Client {bea.id}: Daily check-in, done 0 time(s).")
+    assert str(cai.id) not in (clients.text or "")
+    ana.send(f"/report {bea.id}")
+    (report,) = ana.expect(f"Report for client {bea.id}")
+    assert "Daily check-in (Every day for 7 days): done 0 of 7 time(s)" in (report.text or "")
+    ana.send(f"/report {cai.id}")
+    ana.expect("There is nothing you can see for that client.")
+
+    # The link is spent: reusing it, or a tampered one, says only "not valid".
+    dan = someone(fake)
+    dan.command("start", payload)
+    dan.expect(NOT_VALID, WELCOME)
+    dan.command("start", payload[:-1] + ("A" if payload[-1] != "A" else "B"))
+    dan.expect(NOT_VALID)
+    dan.command("start", "a_guess")
+    dan.expect(NOT_VALID)
+
+    # Another therapist sees none of Ana's clients.
+    eva, _ = become_therapist(fake, hw_bot, "Dr Eva", capsys)
+    eva.command("clients")
+    eva.expect("No client has accepted an assignment yet.")
+    eva.send(f"/report {bea.id}")
+    eva.expect("There is nothing you can see for that client.")
+
+    # Someone who is not a therapist cannot assign or look.
+    dan.command("assign")
+    dan.expect("This is for therapists.")
+    dan.command("clients")
+    dan.expect("This is for therapists.")
+
+    # /sharing shows what Ana sees and stops it at once, past data included.
+    bea.command("sharing")
+    (sharing,) = bea.expect("Dr Ana (Daily check-in) can see:")
+    assert "your written answers" in (sharing.text or "")
+    bea.press("Stop sharing with Dr Ana")
+    bea.expect("Done: Dr Ana can no longer see anything of yours")
+    ana.send(f"/report {bea.id}")
+    ana.expect("There is nothing you can see for that client.")
+    ana.command("clients")
+    ana.expect("No client has accepted an assignment yet.")
+
+
+def test_an_invite_works_once(hw_fake: FakeTelegram, hw_bot: BotProcess,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    _, payload = become_therapist(hw_fake, hw_bot, "Dr Flo", capsys)
+    other = someone(hw_fake)
+    other.command("start", payload)
+    other.expect(NOT_VALID, WELCOME)
+    other.command("assign")
+    other.expect("This is for therapists.")
