@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from bot.core.compile import CompiledBundle
 from bot.core.types import (
+    Ended,
     Event,
     Message,
     Output,
@@ -136,7 +137,8 @@ class Conversation:
 
     async def apply_settings(self, tx: Transaction, user: UserRecord,
                              outputs: tuple[Output, ...]) -> UserRecord:
-        """Persist language/consent changes, and records only with `store_answers` consent."""
+        """Persist language/consent changes, records only with `store_answers` consent, and
+        the end of a module a therapist assigned (the client agreed to share that)."""
         consent = dict(user.consent)
         language = user.language
         for output in outputs:
@@ -149,4 +151,6 @@ class Conversation:
         for output in outputs:
             if isinstance(output, RecordSaved) and consent.get("store_answers"):
                 await tx.add_record(output.kind, dict(output.data))
+            elif isinstance(output, Ended):  # homework: counts for assignments that have it
+                await tx.module_done(output.module)
         return replace(user, language=language, consent=consent)

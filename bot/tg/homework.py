@@ -13,6 +13,7 @@ transaction after the first one commits.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.compile import CompiledBundle
 from bot.homework import LinkKind, QuietHours, Schedule, Sharing, new_link, parse_payload
+from bot.homework.qr import qr_png
 from bot.homework.report import AssignmentLine, report_text, schedule_words
 from bot.homework.sharing import visible_records
 from bot.homework.texts import say
@@ -366,6 +368,11 @@ class HomeworkDesk:
         url = link.url(self.username) if self.username else link.command
         await self._edit(tx, chat_id, message_id,
                          say("assign_ready", language, url=url, command=link.command))
+        if self.username:  # a QR code of the link, to show on a screen or print
+            png = base64.b64encode(qr_png(url)).decode("ascii")
+            await tx.enqueue(chat_id, "sendPhoto", {
+                "chat_id": chat_id, "caption": say("assign_qr", language),
+                "photo": {"filename": "assignment-link.png", "base64": png}})
         return None
 
     username: str = ""  # the bot's @username, set once Telegram has told us (getMe)

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fakegram import FakeTelegram
 
 from bot.cli import main
 
+from . import programme
 from .conftest import next_user_id
-from .harness import PROGRAMME, BotProcess, Person, running
+from .harness import PROGRAMME, BotProcess, Database, Person, running
 
 NOT_VALID = "This link is not valid."
 WELCOME = "Hi, I'm relbot. Which language would you like?"
@@ -83,6 +83,9 @@ def assign(therapist: Person, *modules: str, note: str = NOTE) -> str:
         therapist.id, picker.message_id).text or "").startswith("Ready.") and
         therapist.fake.message(therapist.id, picker.message_id), 20, what="the link")
     [payload] = re.findall(r"start=(a_\S+)", ready.text or "")
+    (qr,) = therapist.expect("The same link as a QR code")
+    assert qr.kind == "photo" and qr.file is not None
+    assert qr.file.content.startswith(b"\x89PNG")
     return payload
 
 
@@ -111,6 +114,9 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     assert "20:00" in (fake.message(bea.id, offer.message_id).text or "")
     ana.expect(f"Your client ({bea.id}) accepted: daily_checkin.")
 
+    # She does the check-in (storing answers): it counts, and its rating is shared.
+    programme.daily_checkin_by_buttons(bea, Database(hw_bot.database_url), store=True)
+
     # The second client declines: the therapist learns only "not accepted".
     second = assign(ana, "Daily check-in", note="")
     cai = someone(fake, "es")
@@ -125,11 +131,12 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
 
     # /clients and /report: the one who accepted, only what she agreed to.
     ana.command("clients")
-    (clients,) = ana.expect(f"Client {bea.id}: Daily check-in, done 0 time(s).")
+    (clients,) = ana.expect(f"Client {bea.id}: Daily check-in, done 1 time(s).")
     assert str(cai.id) not in (clients.text or "")
     ana.send(f"/report {bea.id}")
     (report,) = ana.expect(f"Report for client {bea.id}")
-    assert "Daily check-in (Every day for 7 days): done 0 of 7 time(s)" in (report.text or "")
+    assert "Daily check-in (Every day for 7 days): done 1 of 7 time(s)" in (report.text or "")
+    assert "Check-in moods (0-10): " in (report.text or "") and " 8" in (report.text or "")
     ana.send(f"/report {cai.id}")
     ana.expect("There is nothing you can see for that client.")
 

@@ -47,3 +47,13 @@ def test_link_lifetimes_must_make_sense() -> None:
         new_link(LinkKind.THERAPIST, NOW, timedelta(0))
     with pytest.raises(ValueError):
         new_link(LinkKind.THERAPIST, NOW.replace(tzinfo=None))
+
+
+def test_the_qr_code_is_a_png_of_the_link() -> None:
+    from bot.homework.qr import qr_png
+
+    link = new_link(LinkKind.ASSIGNMENT, NOW)
+    png = qr_png(link.url("relbot"))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width == height >= 300  # big enough to scan from a phone screen
