@@ -46,6 +46,7 @@ class Settings:
     retention_days: int = 365  # RETENTION_DAYS: inactive people's answers are deleted after
     send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
+    clock_file: Path | None = None  # for tests: RELBOT_TEST_CLOCK_FILE moves time (bot.clock)
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -127,6 +128,8 @@ class Settings:
             retention_days=retention,
             send_retry_hours=_number(source, "SEND_RETRY_HOURS", 6.0, kind="a number of hours"),
             time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
+            clock_file=Path(source["RELBOT_TEST_CLOCK_FILE"])
+            if source.get("RELBOT_TEST_CLOCK_FILE") else None,
         )
 
 

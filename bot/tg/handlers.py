@@ -143,6 +143,14 @@ class Router:
         elif data.startswith("privacy:"):
             await self.delete_answered(bot, query.id, data, base, message.message_id)
             return
+        elif (module := self.homework.module_to_start(data)) is not None:
+            if module not in self.homework.modules():  # forged, or a module since removed
+                await _answer(bot, query.id, self.text("stale_button", fallback))
+                return
+            handled = await self.conversation.handle(Incoming(  # a reminder's "start now"
+                **base, event=Started(module),
+                pressed=PressedMessage(message.message_id, _text_of(message))))
+            await _answer(bot, query.id, handled.stale_text)
         elif data.startswith(homework.PREFIX):
             outcome = await self.homework.pressed(data, update.update_id, user.id, chat_id,
                                                   message.message_id, user.language_code)

@@ -28,7 +28,7 @@ from bot.homework.sharing import visible_records
 from bot.homework.texts import say
 from bot.outbox import ApiCall
 from bot.storage import Store, Transaction, UserRecord
-from bot.storage.homework import Assignment
+from bot.storage.homework import Assignment, Reminder
 
 __all__ = ["COMMANDS", "ZONES", "HomeworkDesk", "Outcome"]
 
@@ -261,6 +261,40 @@ class HomeworkDesk:
         await self._send(tx, chat_id, "\n\n".join(lines) or say("sharing_none", language),
                          keyboard)
 
+    # --- reminders (bot.tg.reminders) ------------------------------------------------
+    async def fire(self, reminder: Reminder) -> int | None:
+        """Send one due reminder in the person's transaction; the chat, or None if it was
+        not due any more (another replica, an ended assignment, a blocked bot)."""
+        async with self.store.transaction(reminder.user_id) as tx:
+            fired = await tx.fire_reminder(reminder.id)
+            if fired is None:
+                return None
+            user = await tx.load_user()
+            chat_id = user.chat_id if user is not None else reminder.user_id
+            language = self.language_for(user, None)
+            modules: tuple[str, ...] = ("daily_checkin",)
+            text = say("reminder_personal", language)
+            if fired.assignment_id is not None:
+                mine = [a for a in await tx.my_assignments() if a.id == fired.assignment_id]
+                if not mine:
+                    return None
+                names = {t.user_id: t.name for t in await tx.therapists()}
+                modules = mine[0].modules
+                text = say("reminder", language, therapist=names.get(mine[0].therapist_id, "?"),
+                           modules=", ".join(self.title(m, language) for m in modules))
+            keyboard = [_button(say("start_now", language, module=self.title(m, language)),
+                                f"{PREFIX}go:{m}") for m in modules]
+            keyboard.append(_button(say("snooze", language),
+                                    f"{PREFIX}snz:{fired.assignment_id or 0}"))
+            await self._send(tx, chat_id, text, keyboard)
+        return chat_id
+
+    @staticmethod
+    def module_to_start(data: str) -> str | None:
+        """``hw:go:<module>`` -> the module a reminder's "start now" opens."""
+        prefix = f"{PREFIX}go:"
+        return data[len(prefix):] if data.startswith(prefix) else None
+
     # --- presses ---------------------------------------------------------------------
     async def pressed(self, data: str, update_id: int, user_id: int, chat_id: int,
                       message_id: int, language_code: str | None) -> Outcome:
@@ -346,6 +380,15 @@ class HomeworkDesk:
                 return gone, None
             await self._edit(tx, chat_id, message_id, say("declined", language))
             return None, (answered.therapist_id, "told_declined", {})
+        if step == "snz":
+            assignment = int(n[0]) or None
+            if assignment is not None and assignment not in {
+                    a.id for a in await tx.my_assignments() if a.status == "accepted"}:
+                return gone, None
+            await tx.add_reminder(None, QUIET, assignment,
+                                  due_at=self.store.now() + timedelta(hours=1))
+            await self._edit(tx, chat_id, message_id, say("snoozed", language))
+            return None, None
         if step == "r":
             revoked = await tx.revoke_sharing(offer_id)
             if not revoked:

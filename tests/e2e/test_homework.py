@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fakegram import FakeTelegram
@@ -37,9 +39,35 @@ def hw_fake() -> Iterator[FakeTelegram]:
 @pytest.fixture(scope="module")
 def hw_bot(hw_fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[BotProcess]:
-    with running(BotProcess(hw_fake, tmp_path_factory.mktemp("homework"),
-                            dialogues=PROGRAMME)) as process:
+    workdir = tmp_path_factory.mktemp("homework")
+    clock = workdir / "clock"  # seconds to add to the bot's clock (bot.clock.FileClock)
+    with running(BotProcess(hw_fake, workdir, dialogues=PROGRAMME,
+                            env={"RELBOT_TEST_CLOCK_FILE": str(clock)})) as process:
         yield process
+
+
+def set_clock(bot: BotProcess, moment: datetime) -> None:
+    """Make the bot's clock read ``moment`` (from now on, it runs on from there)."""
+    offset = (moment - datetime.now(UTC)).total_seconds()
+    (bot.workdir / "clock").write_text(f"{offset:.3f}")
+
+
+def accept(client: Person, payload: str, zone: str, *, tick: str | None = None) -> int:
+    """Open the link, tick, accept, pick the zone; returns the offer's message id."""
+    fake = client.fake
+    client.command("start", payload)
+    offer, *_ = client.expect("has suggested some practice for you:", WELCOME)
+    if tick is not None:
+        client.press(f"☐ {tick}")
+        fake.wait_for(lambda: f"☑ {tick}" in fake.message(client.id, offer.message_id)
+                      .button_texts, 20, what="the tick")
+    client.press("Accept")
+    fake.wait_for(lambda: zone in fake.message(client.id, offer.message_id).button_texts,
+                  20, what="the time zones")
+    client.press(zone)
+    fake.wait_for(lambda: (fake.message(client.id, offer.message_id).text or "")
+                  .startswith("Accepted."), 20, what="accepted")
+    return offer.message_id
 
 
 def someone(fake: FakeTelegram, language: str = "en") -> Person:
@@ -182,3 +210,49 @@ def test_an_invite_works_once(hw_fake: FakeTelegram, hw_bot: BotProcess,
     other.expect(NOT_VALID, WELCOME)
     other.command("assign")
     other.expect("This is for therapists.")
+
+
+def test_reminders_come_at_local_time_once_across_a_restart_and_snooze(
+        hw_fake: FakeTelegram, hw_bot: BotProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    fake, db = hw_fake, Database(hw_bot.database_url)
+    ana, _ = become_therapist(fake, hw_bot, "Dr Gil", capsys)
+    payload = assign(ana, "Daily check-in")
+    bea = someone(fake)
+    accept(bea, payload, "Mexico (CDMX)")
+    ana.expect(f"Your client ({bea.id}) accepted")
+    programme.welcome_by_buttons(bea, store=False)
+    [(due,)] = db.query("SELECT due_at FROM reminders WHERE user_id = ?", bea.id)
+    due = due if isinstance(due, datetime) else datetime.fromisoformat(due)
+    local = due.astimezone(ZoneInfo("America/Mexico_City"))
+    assert (local.hour, local.minute) == (20, 0)  # 20:00 where she is
+
+    set_clock(hw_bot, due - timedelta(minutes=2))
+    bea.expect_nothing_more()  # not yet
+    hw_bot.stop()  # a deploy between scheduling and firing
+    set_clock(hw_bot, due + timedelta(seconds=5))
+    hw_bot.start()
+    (reminder,) = bea.expect("Time for your practice from Dr Gil: Daily check-in.")
+    assert reminder.button_texts == ["Start now: Daily check-in", "Remind me in 1 hour"]
+    bea.expect_nothing_more()  # once
+    [(next_due,)] = db.query("SELECT due_at FROM reminders WHERE user_id = ?", bea.id)
+    next_due = next_due if isinstance(next_due, datetime) else datetime.fromisoformat(next_due)
+    assert next_due - due == timedelta(days=1)
+
+    bea.press("Remind me in 1 hour")
+    fake.wait_for(lambda: (fake.message(bea.id, reminder.message_id).text or "")
+                  .startswith("Okay, I'll remind you again in an hour."), 20, what="snoozed")
+    set_clock(hw_bot, due + timedelta(minutes=50))
+    bea.expect_nothing_more()
+    set_clock(hw_bot, due + timedelta(hours=1, minutes=1))
+    bea.expect("Time for your practice from Dr Gil")
+    bea.press("Start now: Daily check-in")
+    bea.expect("Quick check-in, under a minute.", "From 0 to 10, how is your mood today?")
+
+    # Revoked: the next day's reminder does not come.
+    bea.command("sharing")
+    bea.expect("Dr Gil (Daily check-in) can see:")
+    bea.press("Stop sharing with Dr Gil")
+    bea.expect("Done: Dr Gil can no longer see anything of yours")
+    set_clock(hw_bot, next_due + timedelta(minutes=1))
+    bea.expect_nothing_more()
+    assert db.query("SELECT COUNT(*) FROM reminders WHERE user_id = ?", bea.id) == [(0,)]
