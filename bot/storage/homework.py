@@ -313,7 +313,7 @@ class HomeworkTransaction:
         if not rows:
             return None
         user = await self.load_user()
-        if user is None or user.unreachable:
+        if user is not None and user.unreachable:  # blocked the bot: stop, do not pile up
             await self._sql(q.STOP_ALL_REMINDERS, (self.user_id,))
             return None
         reminder = Reminder.from_row(rows[0])

@@ -13,7 +13,6 @@ transaction after the first one commits.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -21,18 +20,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.compile import CompiledBundle
-from bot.homework import LinkKind, QuietHours, Schedule, Sharing, new_link, parse_payload
+from bot.homework import LinkKind, QuietHours, Schedule, new_link, parse_payload
 from bot.homework.qr import qr_png
-from bot.homework.report import AssignmentLine, report_text, schedule_words
-from bot.homework.sharing import visible_records
+from bot.homework.report import schedule_words
 from bot.homework.texts import say
 from bot.outbox import ApiCall
 from bot.storage import Store, Transaction, UserRecord
 from bot.storage.homework import Assignment, Reminder
+from bot.tg.homework_views import Built, as_file, build_progress, build_report
 
 __all__ = ["COMMANDS", "ZONES", "HomeworkDesk", "Outcome"]
 
-COMMANDS = ("assign", "clients", "report", "homework", "sharing")
+COMMANDS = ("assign", "clients", "report", "homework", "sharing", "progress", "reminders")
 PREFIX = "hw:"
 HOURS = (8, 13, 18, 20)
 SCHEDULES = ("once", "d7", "d14", "w14")
@@ -159,22 +158,29 @@ class HomeworkDesk:
     # --- commands --------------------------------------------------------------------
     async def command(self, name: str, argument: str, update_id: int, user_id: int,
                       chat_id: int, language_code: str | None) -> Outcome:
-        report: tuple[int, str] | None = None
+        report: Built | None = None
         if name == "report" and argument.strip().isdigit():
-            report = await self._report(user_id, int(argument.strip()), language_code)
+            report = await build_report(self, user_id, int(argument.strip()),
+                                        language_code)
+        elif name == "progress":
+            report = await build_progress(self, user_id, language_code)
         async with self.store.transaction(user_id) as tx:
             if await tx.seen(update_id):
                 return Outcome()
             language = await self._language(tx, language_code)
-            if name == "assign":
+            if report is not None:
+                for method, params in report.calls:
+                    await tx.enqueue(chat_id, method, {"chat_id": chat_id, **params})
+            elif name == "assign":
                 await self._assign(tx, chat_id, argument.strip()[:_MAX_NOTE], language)
             elif name == "clients":
                 await self._clients(tx, chat_id, language)
             elif name == "report":
-                text = report[1] if report is not None else say("report_usage", language)
-                await self._send(tx, chat_id, text)
+                await self._send(tx, chat_id, say("report_usage", language))
             elif name == "homework":
                 await self._homework(tx, chat_id, language)
+            elif name == "reminders":
+                await self._reminders(tx, chat_id, language)
             else:
                 await self._sharing(tx, chat_id, language)
             await tx.mark_seen(update_id)
@@ -205,29 +211,17 @@ class HomeworkDesk:
                              modules=", ".join(self.title(m, language) for m in a.modules)))
         await self._send(tx, chat_id, "\n".join(lines) or say("clients_none", language))
 
-    async def _report(self, therapist_id: int, client_id: int,
-                      language_code: str | None) -> tuple[int, str]:
-        """Built before the therapist's transaction (it reads the client's records under
-        the client's lock); only what the store and the client's ticks allow."""
-        async with self.store.transaction(therapist_id) as tx:
-            language = await self._language(tx, language_code)
-        assignments = await self.store.therapist_assignments(therapist_id, client_id)
-        if not assignments:
-            return client_id, say("report_none", language)
-        records = await self.store.records(client_id)
-        shared = []
-        lines = []
-        for a in assignments:
-            sharing = Sharing.from_json(a.sharing)
-            shared += visible_records(records, sharing, a.answered_at, a.revoked_at)
-            done = [d.done_at for d in await self.store.done_of(a.id)]
-            lines.append(AssignmentLine(a.modules, a.schedule, done))
-        unique = {(r.kind, r.created_at): r for r in shared}
-        ordered = sorted(unique.values(), key=lambda r: r.created_at)
-        since = min(a.answered_at for a in assignments if a.answered_at is not None)
-        text = report_text(client_id, since, lines, ordered, language,
-                           lambda m: self.title(m, language))
-        return client_id, text
+    async def _reminders(self, tx: Transaction, chat_id: int, language: str) -> None:
+        mine = [r for r in await tx.my_reminders()
+                if r.assignment_id is None and r.schedule is not None]
+        lines = [say("reminders_item", language, time=r.schedule.at.strftime("%H:%M"),
+                     zone=r.schedule.tz) for r in mine if r.schedule is not None]
+        keyboard = [_button(say("reminder_at", language, time=f"{h:02d}:00"),
+                            f"{PREFIX}pr:{h}") for h in HOURS]
+        if mine:
+            keyboard.append(_button(say("reminders_stop", language), f"{PREFIX}ps:0"))
+        text = "\n".join(lines) or say("reminders_none", language)
+        await self._send(tx, chat_id, f"{text}\n\n{say('reminders_pick', language)}", keyboard)
 
     async def _homework(self, tx: Transaction, chat_id: int, language: str) -> None:
         names = {t.user_id: t.name for t in await tx.therapists()}
@@ -380,6 +374,25 @@ class HomeworkDesk:
                 return gone, None
             await self._edit(tx, chat_id, message_id, say("declined", language))
             return None, (answered.therapist_id, "told_declined", {})
+        if step == "pr" and int(n[0]) in HOURS:
+            zones = [_button(say(f"zone_{i}", language), f"{PREFIX}pz:{n[0]}:{i}")
+                     for i in range(len(ZONES))]
+            await self._edit(tx, chat_id, message_id, say("ask_zone", language), zones)
+            return None, None
+        if step == "pz" and len(n) == 2 and int(n[0]) in HOURS and int(n[1]) < len(ZONES):
+            await self._stop_personal(tx)
+            if await tx.load_user() is None:  # reminders are sent in the person's language
+                await tx.save_user(UserRecord(tx.user_id, chat_id, language=language))
+            today = self.store.now().astimezone(ZoneInfo(ZONES[int(n[1])])).date()
+            schedule = Schedule("daily", time(int(n[0])), today, ZONES[int(n[1])], None)
+            await tx.add_reminder(schedule, QUIET)
+            await self._edit(tx, chat_id, message_id,
+                             say("reminders_set", language, time=f"{int(n[0]):02d}:00"))
+            return None, None
+        if step == "ps":
+            await self._stop_personal(tx)
+            await self._edit(tx, chat_id, message_id, say("reminders_stopped", language))
+            return None, None
         if step == "snz":
             assignment = int(n[0]) or None
             if assignment is not None and assignment not in {
@@ -400,6 +413,12 @@ class HomeworkDesk:
             return None, None
         return gone, None
 
+    @staticmethod
+    async def _stop_personal(tx: Transaction) -> None:
+        for reminder in await tx.my_reminders():
+            if reminder.assignment_id is None:
+                await tx.stop_reminder(reminder.id)
+
     async def _finish(self, tx: Transaction, draft: int, modules: list[str], code: str,
                       hour: int, chat_id: int, message_id: int, language: str) -> str | None:
         now = self.store.now()
@@ -412,10 +431,10 @@ class HomeworkDesk:
         await self._edit(tx, chat_id, message_id,
                          say("assign_ready", language, url=url, command=link.command))
         if self.username:  # a QR code of the link, to show on a screen or print
-            png = base64.b64encode(qr_png(url)).decode("ascii")
             await tx.enqueue(chat_id, "sendPhoto", {
                 "chat_id": chat_id, "caption": say("assign_qr", language),
-                "photo": {"filename": "assignment-link.png", "base64": png}})
+                "photo": as_file("assignment-link.png", qr_png(url))})
         return None
 
     username: str = ""  # the bot's @username, set once Telegram has told us (getMe)
+

@@ -11,9 +11,11 @@ process, real SQLite, the real programme.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,6 +70,14 @@ def accept(client: Person, payload: str, zone: str, *, tick: str | None = None) 
     fake.wait_for(lambda: (fake.message(client.id, offer.message_id).text or "")
                   .startswith("Accepted."), 20, what="accepted")
     return offer.message_id
+
+
+def keep(name: str, content: bytes) -> None:
+    """Leave a copy of a chart where a person can look at it (RELBOT_KEEP_CHARTS=folder)."""
+    folder = os.environ.get("RELBOT_KEEP_CHARTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / name).write_bytes(content)
 
 
 def someone(fake: FakeTelegram, language: str = "en") -> Person:
@@ -162,9 +172,25 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     (clients,) = ana.expect(f"Client {bea.id}: Daily check-in, done 1 time(s).")
     assert str(cai.id) not in (clients.text or "")
     ana.send(f"/report {bea.id}")
-    (report,) = ana.expect(f"Report for client {bea.id}")
+    report, chart, pdf = ana.expect(f"Report for client {bea.id}", "Check-ins over time",
+                                    "The same report as a PDF")
     assert "Daily check-in (Every day for 7 days): done 1 of 7 time(s)" in (report.text or "")
     assert "Check-in moods (0-10): " in (report.text or "") and " 8" in (report.text or "")
+    assert chart.kind == "photo" and chart.file is not None and chart.file.content
+    assert chart.file.content.startswith(b"\x89PNG")
+    assert pdf.kind == "document" and pdf.file is not None and pdf.file.content
+    assert pdf.file.content.startswith(b"%PDF") and (pdf.file.filename or "").endswith(".pdf")
+    keep("report-chart.png", chart.file.content)
+
+    # Her own history: the check-in's mood, a chart, and nothing else saved yet.
+    bea.command("progress")
+    summary, own_chart, _ = bea.expect("What you've saved since",
+                                           "How your check-ins changed over time.",
+                                           "No scripts or journal entries saved yet.")
+    assert "Daily check-ins: 1. Your mood went from 8 to 8; the latest was 8." in (
+        summary.text or "")
+    assert own_chart.file is not None and own_chart.file.content
+    keep("progress-chart.png", own_chart.file.content)
     ana.send(f"/report {cai.id}")
     ana.expect("There is nothing you can see for that client.")
 
@@ -183,6 +209,13 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     eva.expect("No client has accepted an assignment yet.")
     eva.send(f"/report {bea.id}")
     eva.expect("There is nothing you can see for that client.")
+
+    # Someone who kept nothing learns what /progress would show and how to keep answers.
+    dan.command("progress")
+    (nothing,) = dan.expect("Nothing is saved for you, so there is nothing to show yet.")
+    assert "“About this bot”" in (nothing.text or "")
+    cai.command("progress")
+    cai.expect("No hay nada guardado")
 
     # Someone who is not a therapist cannot assign or look.
     dan.command("assign")
@@ -256,3 +289,42 @@ def test_reminders_come_at_local_time_once_across_a_restart_and_snooze(
     set_clock(hw_bot, next_due + timedelta(minutes=1))
     bea.expect_nothing_more()
     assert db.query("SELECT COUNT(*) FROM reminders WHERE user_id = ?", bea.id) == [(0,)]
+
+
+def test_a_personal_daily_reminder_can_be_set_changed_and_stopped(
+        hw_fake: FakeTelegram, hw_bot: BotProcess) -> None:
+    fake, db = hw_fake, Database(hw_bot.database_url)
+    eli = someone(fake, "es")
+    eli.command("reminders")
+    (menu,) = eli.expect("No tienes recordatorios personales.")
+    assert "Cada día a las 20:00" in menu.button_texts
+    eli.press("Cada día a las 20:00")
+    fake.wait_for(lambda: "España (Madrid)" in fake.message(eli.id, menu.message_id)
+                  .button_texts, 20, what="the zones")
+    eli.press("España (Madrid)")
+    fake.wait_for(lambda: (fake.message(eli.id, menu.message_id).text or "")
+                  .startswith("Hecho: te lo recordaré cada día a las 20:00"), 20, what="set")
+    [(due,)] = db.query("SELECT due_at FROM reminders WHERE user_id = ?", eli.id)
+    due = due if isinstance(due, datetime) else datetime.fromisoformat(due)
+    assert due.astimezone(ZoneInfo("Europe/Madrid")).hour == 20
+
+    eli.command("reminders")
+    (listing,) = eli.expect("Un recordatorio para tu registro diario cada día a las 20:00")
+    eli.press("Cada día a las 08:00")  # change: replaces the 20:00 one
+    fake.wait_for(lambda: "España (Madrid)" in fake.message(eli.id, listing.message_id)
+                  .button_texts, 20, what="the zones")
+    eli.press("España (Madrid)")
+    fake.wait_for(lambda: (fake.message(eli.id, listing.message_id).text or "")
+                  .startswith("Hecho: te lo recordaré cada día a las 08:00"), 20, what="changed")
+    [(due,)] = db.query("SELECT due_at FROM reminders WHERE user_id = ?", eli.id)
+    due = due if isinstance(due, datetime) else datetime.fromisoformat(due)
+    set_clock(hw_bot, due + timedelta(seconds=5))
+    (reminder,) = eli.expect("Es hora de tu registro diario.")
+    assert reminder.button_texts == ["Empezar ahora: Registro diario", "Recuérdamelo en 1 hora"]
+
+    eli.command("reminders")
+    eli.expect("Un recordatorio para tu registro diario cada día a las 08:00")
+    eli.press("Detener mis recordatorios")
+    fake.wait_for(lambda: any((m.text or "").startswith("Hecho: no habrá más recordatorios")
+                              for m in eli.messages()), 20, what="stopped")
+    assert db.query("SELECT COUNT(*) FROM reminders WHERE user_id = ?", eli.id) == [(0,)]
