@@ -36,6 +36,14 @@ def schedule_words(schedule: Schedule, language: str) -> str:
     return f"{schedule.kind} × {schedule.days}"
 
 
+def _often(total: object, language: str) -> str:
+    """A balance check-in side (0-24) in words, as the chart shows it: never a score."""
+    if not isinstance(total, int | float):
+        return "-"
+    key = "chart_rarely" if total < 7 else "chart_sometimes" if total < 17 else "chart_often"
+    return say(key, language).lower()
+
+
 def _day(moment: datetime) -> str:
     return f"{moment:%d/%m}"
 
@@ -55,8 +63,8 @@ def report_text(client: int, since: datetime, lines: Sequence[AssignmentLine],
                               done=len(line.done), planned=planned, last=last))
     moods = [f"{_day(r.created_at)} {r.data['mood']}" for r in shared
              if r.kind == "daily_checkin" and isinstance(r.data.get("mood"), int | float)]
-    balance = [f"{_day(r.created_at)} {r.data.get('over_giving', '-')}/"
-               f"{r.data.get('self_reliance', '-')}" for r in shared
+    balance = [f"{_day(r.created_at)} {_often(r.data.get('over_giving'), language)} / "
+               f"{_often(r.data.get('self_reliance'), language)}" for r in shared
                if r.kind == "balance_checkin"]
     out.append("")
     if moods:

@@ -27,7 +27,8 @@ def title(module: str) -> str:
 
 @pytest.mark.parametrize(("language", "words"), [
     ("en", ["Report for client 42", "done 2 of 7 time(s), last on 2026-03-03",
-            "Check-in moods (0-10): 02/03 4, 03/03 6", "Balance check-ins", "04/03 15/8",
+            "Check-in moods (0-10): 02/03 4, 03/03 6", "Balance check-ins",
+            "04/03 sometimes / sometimes",
             "Shared in their own words:", "argued with mum"]),
     ("es", ["Informe del cliente 42", "hecho 2 de 7 vez/veces, la última el 2026-03-03",
             "Ánimo en los registros (0-10): 02/03 4, 03/03 6", "Cada día durante 7 días"]),
