@@ -47,6 +47,7 @@ class Settings:
     send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
     clock_file: Path | None = None  # for tests: RELBOT_TEST_CLOCK_FILE moves time (bot.clock)
+    admin_ids: frozenset[int] = frozenset()  # ADMIN_USER_IDS: may invite therapists (/invite)
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -110,7 +111,12 @@ class Settings:
         if retention < 1:
             raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1, not "
                               f"{source.get('RETENTION_DAYS')!r}")
+        admins = (source.get("ADMIN_USER_IDS") or "").replace(",", " ").split()
+        if not all(a.isascii() and a.isdigit() for a in admins):
+            raise ConfigError("ADMIN_USER_IDS must be Telegram user ids (numbers) separated by "
+                              f"commas, like 12345,67890, not {source.get('ADMIN_USER_IDS')!r}")
         return cls(
+            admin_ids=frozenset(int(a) for a in admins),
             token=token,
             api_url=api_url,
             database_url=database_url,

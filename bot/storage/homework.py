@@ -180,6 +180,15 @@ class HomeworkTransaction:
         rows = await self._sql(q.THERAPIST_CLIENTS, (self.user_id,))
         return [Assignment.from_row(row, self._codec) for row in rows]
 
+    # --- as an operator ------------------------------------------------------------------
+    async def add_therapist_invite(self, name: str, link: NewLink) -> None:
+        """Keep (the hash of) a therapist invite made by this person (an operator)."""
+        self._check_open()
+        if link.kind is not LinkKind.THERAPIST or not name.strip():
+            raise ValueError("a therapist invite needs a name and a therapist link")
+        await self._sql(q.ADD_LINK, (link.token_hash, self.user_id, link.kind.value,
+                                     name.strip(), None, self._clock(), link.expires_at))
+
     # --- as a therapist ------------------------------------------------------------------
     async def therapist(self) -> Therapist | None:
         """This person's therapist account, if they have one that is not revoked."""

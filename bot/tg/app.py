@@ -146,7 +146,8 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
                              scale=settings.time_scale)
         sender = runtime.sender = Sender(bot, store, policy=policy)
         conversation = Conversation(store, runtime.compiled, Screen.load(), render)
-        runtime.router = Router(conversation, sender, retention_days=settings.retention_days)
+        runtime.router = Router(conversation, sender, retention_days=settings.retention_days,
+                                admin_ids=settings.admin_ids)
         if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
             runtime.reloader.attach(conversation)
         runtime.receiver = Receiver(runtime.router, bot, stopping=runtime.stop,

@@ -41,7 +41,7 @@ ANSWER_TIMEOUT = 10.0  # seconds for answerCallbackQuery: the pop-up matters onl
 
 class Router:
     def __init__(self, conversation: Conversation, sender: Sender, *,
-                 retention_days: int = 365) -> None:
+                 retention_days: int = 365, admin_ids: frozenset[int] = frozenset()) -> None:
         self.conversation = conversation
         self.sender = sender
         self.compiled = conversation.compiled
@@ -49,7 +49,7 @@ class Router:
         self.desk = PrivacyDesk(conversation.store, conversation.compiled,
                                 conversation.language_for)
         self.homework = HomeworkDesk(conversation.store, lambda: conversation.compiled,
-                                     conversation.language_for)
+                                     conversation.language_for, admin_ids=admin_ids)
 
     def text(self, key: str, language: str) -> str:
         return self.compiled.string(key, language)

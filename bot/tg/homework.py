@@ -31,7 +31,8 @@ from bot.tg.homework_views import Built, as_file, build_progress, build_report
 
 __all__ = ["COMMANDS", "ZONES", "HomeworkDesk", "Outcome"]
 
-COMMANDS = ("assign", "clients", "report", "homework", "sharing", "progress", "reminders")
+COMMANDS = ("assign", "clients", "report", "homework", "sharing", "progress", "reminders",
+            "invite")
 PREFIX = "hw:"
 HOURS = (8, 13, 18, 20)
 SCHEDULES = ("once", "d7", "d14", "w14")
@@ -70,8 +71,10 @@ class HomeworkDesk:
     """The homework screens; safe to call concurrently."""
 
     def __init__(self, store: Store, compiled: Callable[[], CompiledBundle],
-                 language_for: LanguageFor) -> None:
+                 language_for: LanguageFor, *, admin_ids: frozenset[int] = frozenset()
+                 ) -> None:
         self.store = store
+        self.admin_ids = admin_ids  # operators (ADMIN_USER_IDS) who may invite therapists
         self.compiled = compiled  # a callable: `relbot run --reload` may swap the bundle
         self.language_for = language_for
 
@@ -171,6 +174,8 @@ class HomeworkDesk:
             if report is not None:
                 for method, params in report.calls:
                     await tx.enqueue(chat_id, method, {"chat_id": chat_id, **params})
+            elif name == "invite":
+                await self._invite(tx, chat_id, argument.strip()[:80], language)
             elif name == "assign":
                 await self._assign(tx, chat_id, argument.strip()[:_MAX_NOTE], language)
             elif name == "clients":
@@ -185,6 +190,20 @@ class HomeworkDesk:
                 await self._sharing(tx, chat_id, language)
             await tx.mark_seen(update_id)
         return Outcome(chats=(chat_id,))
+
+    async def _invite(self, tx: Transaction, chat_id: int, name: str, language: str) -> None:
+        """An operator's therapist invite from Telegram, like `relbot therapist invite`."""
+        if tx.user_id not in self.admin_ids:
+            await self._send(tx, chat_id, say("not_admin", language))
+            return
+        if not name:
+            await self._send(tx, chat_id, say("invite_usage", language))
+            return
+        link = new_link(LinkKind.THERAPIST, self.store.now())
+        await tx.add_therapist_invite(name, link)
+        url = link.url(self.username) if self.username else link.command
+        await self._send(tx, chat_id, say("invite_ready", language, name=name, url=url,
+                                          command=link.command))
 
     async def _assign(self, tx: Transaction, chat_id: int, note: str, language: str) -> None:
         draft = await tx.draft_assignment(note or None)

@@ -43,8 +43,11 @@ def hw_bot(hw_fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[BotProcess]:
     workdir = tmp_path_factory.mktemp("homework")
     clock = workdir / "clock"  # seconds to add to the bot's clock (bot.clock.FileClock)
+    admin = next_user_id()
     with running(BotProcess(hw_fake, workdir, dialogues=PROGRAMME,
-                            env={"RELBOT_TEST_CLOCK_FILE": str(clock)})) as process:
+                            env={"RELBOT_TEST_CLOCK_FILE": str(clock),
+                                 "ADMIN_USER_IDS": f"1,{admin}"})) as process:
+        process.env["ADMIN_ID"] = str(admin)  # for the tests: who may /invite
         yield process
 
 
@@ -328,3 +331,20 @@ def test_a_personal_daily_reminder_can_be_set_changed_and_stopped(
     fake.wait_for(lambda: any((m.text or "").startswith("Hecho: no habrá más recordatorios")
                               for m in eli.messages()), 20, what="stopped")
     assert db.query("SELECT COUNT(*) FROM reminders WHERE user_id = ?", eli.id) == [(0,)]
+
+
+def test_an_operator_invites_a_therapist_from_telegram(
+        hw_fake: FakeTelegram, hw_bot: BotProcess) -> None:
+    admin = Person(hw_fake, int(hw_bot.env["ADMIN_ID"]))
+    admin.command("invite")
+    admin.expect("Send /invite followed by the therapist's name")
+    admin.send("/invite Dr Hal")
+    (ready,) = admin.expect("A one-time therapist invite for Dr Hal, valid for 14 days.")
+    [payload] = re.findall(r"start=(t_\S+)", ready.text or "")
+    hal = someone(hw_fake)
+    hal.command("start", payload)
+    hal.expect("You're set up as a therapist, Dr Hal.", WELCOME)
+    hal.command("clients")
+    hal.expect("No client has accepted an assignment yet.")
+    hal.send("/invite Someone Else")  # a therapist is not an operator
+    hal.expect("Only the people who run this bot can invite therapists.")
