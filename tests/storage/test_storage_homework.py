@@ -314,3 +314,25 @@ async def test_finishing_a_module_counts_for_each_accepted_assignment_with_it(
     async with store.transaction(OTHER) as tx:
         assert await tx.module_done("daily_checkin") == []
     assert [d.module for d in await store.done_of(assignment_id)] == ["daily_checkin"]
+
+
+async def test_a_therapists_note_is_resealed_by_key_rotation(
+        persistent_backend: Backend, clock: FakeClock) -> None:
+    from bot.privacy.keyring import new_key_entry
+    from bot.privacy.retention import reseal_all
+
+    from .conftest import TEST_KEYS
+
+    async with persistent_backend.make() as store:
+        await _therapist(store, clock)
+        payload = await _offer(store, clock)
+        assert (await store.key_usage()).get("test") == 1  # the note, sealed
+    rotated = TEST_KEYS.with_new_current(new_key_entry("new"))
+    async with persistent_backend.make(keys=rotated) as store:
+        assert await store.users_to_reseal(0) == [THERAPIST]
+        assert await reseal_all(store) == 1
+        assert await store.key_usage() == {"new": 1}
+    async with persistent_backend.make(keys=rotated.only_current()) as store:
+        grant = await _open(store, CLIENT, payload)
+        assert grant is not None and grant.assignment is not None
+        assert grant.assignment.note == SECRET_NOTE
