@@ -256,21 +256,25 @@ class HomeworkDesk:
         await self._send(tx, chat_id, "\n".join(lines) or say("homework_none", language))
 
     async def _sharing(self, tx: Transaction, chat_id: int, language: str) -> None:
+        """What each therapist can see, one entry and one stop button per therapist."""
         names = {t.user_id: t.name for t in await tx.therapists()}
-        lines, keyboard = [], []
+        by_therapist: dict[int, list[Assignment]] = {}
         for a in await tx.my_assignments():
-            if a.status != "accepted":
-                continue
+            if a.status == "accepted":
+                by_therapist.setdefault(a.therapist_id, []).append(a)
+        lines, keyboard = [], []
+        for therapist, assignments in by_therapist.items():
             what = [say("share_default", language)]
-            if a.sharing.get("free_text"):
+            if any(a.sharing.get("free_text") for a in assignments):
                 what.append(say("share_free_text", language))
-            if a.sharing.get("scripts"):
+            if any(a.sharing.get("scripts") for a in assignments):
                 what.append(say("share_scripts", language))
-            name = names.get(a.therapist_id, "?")
+            modules = dict.fromkeys(m for a in assignments for m in a.modules)
+            name = names.get(therapist, "?")
             lines.append(say("sharing_item", language, therapist=name, what="; ".join(what),
-                             modules=", ".join(self.title(m, language) for m in a.modules)))
+                             modules=", ".join(self.title(m, language) for m in modules)))
             keyboard.append(_button(say("stop_sharing", language, therapist=name),
-                                    f"{PREFIX}r:{a.id}"))
+                                    f"{PREFIX}r:{assignments[0].id}"))
         await self._send(tx, chat_id, "\n\n".join(lines) or say("sharing_none", language),
                          keyboard)
 
@@ -421,13 +425,14 @@ class HomeworkDesk:
                                   due_at=self.store.now() + timedelta(hours=1))
             await self._edit(tx, chat_id, message_id, say("snoozed", language))
             return None, None
-        if step == "r":
-            revoked = await tx.revoke_sharing(offer_id)
+        if step == "r":  # stop sharing with the therapist of this assignment: all of it
+            mine = await tx.my_assignments()
+            therapist = next((a.therapist_id for a in mine if a.id == offer_id), None)
+            revoked = [i for a in mine if a.therapist_id == therapist and a.status == "accepted"
+                       for i in await tx.revoke_sharing(a.id)]
             if not revoked:
                 return gone, None
-            names = {t.user_id: t.name for t in await tx.therapists()}
-            mine = [a for a in await tx.my_assignments() if a.id == offer_id]
-            name = names.get(mine[0].therapist_id, "?") if mine else "?"
+            name = {t.user_id: t.name for t in await tx.therapists()}.get(therapist or 0, "?")
             await self._send(tx, chat_id, say("sharing_stopped", language, therapist=name))
             return None, None
         return gone, None

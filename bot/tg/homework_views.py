@@ -13,12 +13,13 @@ import asyncio
 import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.homework import Sharing
 from bot.homework.charts import Point, chart_png, report_pdf
 from bot.homework.report import AssignmentLine, report_text
-from bot.homework.sharing import SavedRecord, visible_records
+from bot.homework.sharing import SavedRecord, Shared, visible_records
 from bot.homework.texts import say
 from bot.privacy.export import saved_lines
 
@@ -83,7 +84,11 @@ async def build_report(desk: HomeworkDesk, therapist_id: int, client_id: int,
         shared += visible_records(records, sharing, a.answered_at, a.revoked_at)
         done = [d.done_at for d in await desk.store.done_of(a.id)]
         lines.append(AssignmentLine(a.modules, a.schedule, done))
-    unique = {(r.kind, r.created_at): r for r in shared}
+    unique: dict[tuple[str, datetime], Shared] = {}
+    for r in shared:  # a record shared under two assignments: what either one allows
+        seen = unique.get((r.kind, r.created_at))
+        unique[(r.kind, r.created_at)] = r if seen is None else Shared(
+            r.kind, {**seen.data, **r.data}, r.created_at)
     ordered = sorted(unique.values(), key=lambda r: r.created_at)
     since = min(a.answered_at for a in assignments if a.answered_at is not None)
     text = report_text(client_id, since, lines, ordered, language,

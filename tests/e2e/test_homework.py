@@ -226,10 +226,24 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     dan.command("clients")
     dan.expect("This is for therapists.")
 
+    # A second assignment from Ana, scripts ticked: /sharing shows Ana once, with both.
+    third = assign(ana, "Balance check-in", note="")
+    bea.command("start", third)
+    (offer2,) = bea.expect("Dr Ana has suggested some practice for you:")  # no welcome again
+    bea.press("☐ Share my saved scripts")
+    fake.wait_for(lambda: "☑ Share my saved scripts" in fake.message(
+        bea.id, offer2.message_id).button_texts, 20, what="the tick")
+    bea.press("Accept")
+    fake.wait_for(lambda: "Spain (Madrid)" in fake.message(bea.id, offer2.message_id)
+                  .button_texts, 20, what="the time zones")
+    bea.press("Spain (Madrid)")
+    ana.expect(f"Your client ({bea.id}) accepted: balance_checkin.")
+
     # /sharing shows what Ana sees and stops it at once, past data included.
     bea.command("sharing")
-    (sharing,) = bea.expect("Dr Ana (Daily check-in) can see:")
-    assert "your written answers" in (sharing.text or "")
+    (sharing,) = bea.expect("Dr Ana (Daily check-in, Balance check-in) can see:")
+    assert "your written answers; your saved scripts" in (sharing.text or "")
+    assert sharing.button_texts == ["Stop sharing with Dr Ana"]
     bea.press("Stop sharing with Dr Ana")
     bea.expect("Done: Dr Ana can no longer see anything of yours")
     ana.send(f"/report {bea.id}")
