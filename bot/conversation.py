@@ -71,6 +71,7 @@ class Handled:
     stale_text: str | None = None  # for answering a stale button press
     language: str = "en"
     urgent: bool = False  # safety replies were queued: send them first, now
+    ended: tuple[str, ...] = ()  # modules finished in this turn (not left half-way)
 
 
 class Conversation:
@@ -137,7 +138,9 @@ class Conversation:
                     await tx.enqueue(incoming.chat_id, call.method, call.params)
             await tx.mark_seen(incoming.update_id)
         stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
-        return Handled(stale_text=stale, language=session.language, urgent=urgent)
+        ended = () if leaving else tuple(o.module for o in outputs if isinstance(o, Ended))
+        return Handled(stale_text=stale, language=session.language, urgent=urgent,
+                       ended=ended)
 
     async def apply_settings(self, tx: Transaction, user: UserRecord,
                              outputs: tuple[Output, ...], *, leaving: bool = False

@@ -167,6 +167,7 @@ class Router:
                 **base, event=press,
                 pressed=PressedMessage(message.message_id, _text_of(message))))
             await _answer(bot, query.id, handled.stale_text)
+        await self.after_welcome(handled.ended, user.id, chat_id)
         self.sender.kick(chat_id, urgent=handled.urgent)
 
     async def message(self, update: Update, bot: Bot) -> None:
@@ -211,7 +212,14 @@ class Router:
         else:
             incoming = Incoming(**base, event=Typed(text))
         handled = await self.conversation.handle(incoming)
+        await self.after_welcome(handled.ended, user.id, chat_id)
         self.sender.kick(chat_id, urgent=handled.urgent)
+
+    async def after_welcome(self, ended: tuple[str, ...], user_id: int, chat_id: int) -> None:
+        """A therapist's link survives the welcome: once someone new has been through it,
+        the offer they opened before is shown again, right where they are."""
+        if self.compiled.config.start in ended:
+            await self.homework.show_open_offers(user_id, chat_id)
 
     def language_press(self, data: str) -> tuple[int, str] | None:
         """`lang:<step>:<code>` -> (step, code), or None if forged or from an old keyboard."""

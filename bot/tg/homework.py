@@ -140,6 +140,23 @@ class HomeworkDesk:
             "chat_id": user_id, "text": self.offer_text(offer, name, lang),
             "reply_markup": {"inline_keyboard": self.offer_keyboard(offer.id, 0, lang)}})], new
 
+    async def show_open_offers(self, user_id: int, chat_id: int) -> int:
+        """Show again the offers this person opened but has not answered (after the
+        welcome, which a new person goes through first); returns how many."""
+        async with self.store.transaction(user_id) as tx:
+            user = await tx.load_user()
+            if user is None or not user.consent.get("adult"):
+                return 0
+            language = self.language_for(user, None)
+            names = {t.user_id: t.name for t in await tx.therapists()}
+            offers = [a for a in await tx.my_assignments() if a.status == "offered"]
+            for offer in offers:
+                await self._send(tx, chat_id,
+                                 self.offer_text(offer, names.get(offer.therapist_id, "?"),
+                                                 language),
+                                 self.offer_keyboard(offer.id, 0, language))
+        return len(offers)
+
     def offer_text(self, offer: Assignment, therapist: str, language: str) -> str:
         note = say("offer_note", language, note=offer.note) if offer.note else ""
         modules = "\n".join(f"• {self.title(m, language)}" for m in offer.modules)

@@ -362,3 +362,23 @@ def test_an_operator_invites_a_therapist_from_telegram(
     hal.expect("No client has accepted an assignment yet.")
     hal.send("/invite Someone Else")  # a therapist is not an operator
     hal.expect("Only the people who run this bot can invite therapists.")
+
+
+def test_a_link_opened_by_someone_new_survives_the_welcome(
+        hw_fake: FakeTelegram, hw_bot: BotProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = hw_fake
+    ivo, _ = become_therapist(fake, hw_bot, "Dr Ivo", capsys)
+    payload = assign(ivo, "Daily check-in")
+    jan = someone(fake)
+    jan.command("start", payload)
+    jan.expect("Dr Ivo has suggested some practice for you:", WELCOME)
+    programme.welcome_by_buttons(jan, store=True)  # language, age, consent first
+    (again,) = jan.expect("Dr Ivo has suggested some practice for you:")  # then the offer
+    assert again.button_texts[-2:] == ["Accept", "No, thanks"]
+    jan.press("Accept")
+    fake.wait_for(lambda: "Spain (Madrid)" in fake.message(jan.id, again.message_id)
+                  .button_texts, 20, what="the time zones")
+    jan.press("Spain (Madrid)")
+    fake.wait_for(lambda: (fake.message(jan.id, again.message_id).text or "")
+                  .startswith("Accepted."), 20, what="accepted")
+    ivo.expect(f"Your client ({jan.id}) accepted")
