@@ -40,11 +40,12 @@ class Therapist:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    notify_done: bool = False  # told when a client finishes an assigned module
 
     @classmethod
     def from_row(cls, row: Row) -> Therapist:
         return cls(int(row["user_id"]), str(row["name"]), as_datetime(row["created_at"]),
-                   _ts(row["revoked_at"]))
+                   _ts(row["revoked_at"]), bool(row["notify_done"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,12 @@ class HomeworkTransaction:
         self._check_open()
         rows = await self._sql(q.ACTIVE_THERAPIST, (self.user_id,))
         return Therapist.from_row(rows[0]) if rows else None
+
+    async def set_notify_done(self, on: bool) -> bool:
+        """Be told (or not) when a client finishes an assigned module; False if this
+        person is not an active therapist."""
+        self._check_open()
+        return bool(await self._sql(q.SET_NOTIFY, (int(on), self.user_id)))
 
     async def draft_assignment(self, note: str | None) -> Assignment | None:
         """Start an offer (``/assign``), keeping the optional note sealed; None if this
@@ -391,6 +398,13 @@ class HomeworkStore:
         self._guard()
         rows = await self._sql(q.DONE_OF_ASSIGNMENTS, (assignment_id,))
         return [Done.from_row(row) for row in rows]
+
+    async def therapists_to_tell(self, client_id: int, module: str) -> list[int]:
+        """Active therapists who asked to hear when this client finishes ``module`` of an
+        assignment of theirs the client accepted."""
+        self._guard()
+        rows = await self._sql(q.TO_NOTIFY, (client_id, f'%"{module}"%'))
+        return [int(row["user_id"]) for row in rows]
 
     async def claim_reminders(self, lease: timedelta, limit: int = 100) -> list[Reminder]:
         """Due reminders, leased to this caller for ``lease`` (other replicas skip them)."""

@@ -30,11 +30,13 @@ __all__ = [
     "REVOKE",
     "REVOKE_ONE",
     "REVOKE_THERAPIST",
+    "SET_NOTIFY",
     "STOP_ALL_REMINDERS",
     "STOP_REMINDERS_OF",
     "THERAPISTS",
     "THERAPIST_CLIENT",
     "THERAPIST_CLIENTS",
+    "TO_NOTIFY",
     "UPSERT_THERAPIST",
     "USE_LINK",
 ]
@@ -45,6 +47,15 @@ UPSERT_THERAPIST = """
 INSERT INTO therapists (user_id, name, created_at) VALUES (?, ?, ?)
 ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, revoked_at = NULL
 RETURNING *"""
+SET_NOTIFY = """
+UPDATE therapists SET notify_done = ? WHERE user_id = ? AND revoked_at IS NULL
+RETURNING user_id"""
+# Therapists who asked to hear when this client finishes one of their assigned modules.
+TO_NOTIFY = """
+SELECT DISTINCT a.user_id FROM assignments AS a JOIN therapists AS t ON t.user_id = a.user_id
+WHERE a.client_id = ? AND a.status = 'accepted' AND t.revoked_at IS NULL
+  AND t.notify_done = 1 AND a.modules LIKE ?
+ORDER BY a.user_id"""
 REVOKE_THERAPIST = """
 UPDATE therapists SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING user_id"""
 

@@ -74,9 +74,10 @@ def _homework(ts: str, ident: str, big: str) -> tuple[str, ...]:
     return (
         f"""CREATE TABLE therapists (
             user_id    {big} PRIMARY KEY,
-            name       TEXT NOT NULL,
-            created_at {ts} NOT NULL,
-            revoked_at {ts}
+            name        TEXT NOT NULL,
+            created_at  {ts} NOT NULL,
+            revoked_at  {ts},
+            notify_done INTEGER NOT NULL DEFAULT 0 CHECK (notify_done IN (0, 1))
         )""",
         f"""CREATE TABLE links (
             token_hash    TEXT PRIMARY KEY,

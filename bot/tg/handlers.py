@@ -216,10 +216,14 @@ class Router:
         self.sender.kick(chat_id, urgent=handled.urgent)
 
     async def after_welcome(self, ended: tuple[str, ...], user_id: int, chat_id: int) -> None:
-        """A therapist's link survives the welcome: once someone new has been through it,
-        the offer they opened before is shown again, right where they are."""
+        """After modules finished: a therapist's link survives the welcome (once someone
+        new has been through it, the offer they opened is shown again, right where they
+        are), and therapists who asked hear that their client finished homework."""
         if self.compiled.config.start in ended:
             await self.homework.show_open_offers(user_id, chat_id)
+        if ended:  # a therapist who asked is told their client finished their homework
+            for chat in await self.homework.done_told(user_id, ended):
+                self.sender.kick(chat)
 
     def language_press(self, data: str) -> tuple[int, str] | None:
         """`lang:<step>:<code>` -> (step, code), or None if forged or from an old keyboard."""

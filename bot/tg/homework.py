@@ -32,7 +32,7 @@ from bot.tg.homework_views import Built, as_file, build_progress, build_report
 __all__ = ["COMMANDS", "ZONES", "HomeworkDesk", "Outcome"]
 
 COMMANDS = ("assign", "clients", "report", "homework", "sharing", "progress", "reminders",
-            "invite")
+            "invite", "notify")
 PREFIX = "hw:"
 HOURS = (8, 13, 18, 20)
 SCHEDULES = ("once", "d7", "d14", "w14")
@@ -191,6 +191,8 @@ class HomeworkDesk:
             if report is not None:
                 for method, params in report.calls:
                     await tx.enqueue(chat_id, method, {"chat_id": chat_id, **params})
+            elif name == "notify":
+                await self._notify(tx, chat_id, language)
             elif name == "invite":
                 await self._invite(tx, chat_id, argument.strip()[:80], language)
             elif name == "assign":
@@ -207,6 +209,30 @@ class HomeworkDesk:
                 await self._sharing(tx, chat_id, language)
             await tx.mark_seen(update_id)
         return Outcome(chats=(chat_id,))
+
+    async def _notify(self, tx: Transaction, chat_id: int, language: str) -> None:
+        me = await tx.therapist()
+        if me is None:
+            await self._send(tx, chat_id, say("not_therapist", language))
+            return
+        await tx.set_notify_done(not me.notify_done)
+        await self._send(tx, chat_id, say("notify_off" if me.notify_done else "notify_on",
+                                          language))
+
+    async def done_told(self, client_id: int, modules: tuple[str, ...]) -> list[int]:
+        """After a client finished modules: tell the therapists who asked (in their own
+        transaction and language); returns their chats."""
+        told: list[int] = []
+        for module in modules:
+            for therapist in await self.store.therapists_to_tell(client_id, module):
+                async with self.store.transaction(therapist) as tx:
+                    user = await tx.load_user()
+                    chat_id = user.chat_id if user is not None else therapist
+                    language = self.language_for(user, None)
+                    await self._send(tx, chat_id, say("told_done", language, client=client_id,
+                                                      module=self.title(module, language)))
+                told.append(chat_id)
+        return told
 
     async def _invite(self, tx: Transaction, chat_id: int, name: str, language: str) -> None:
         """An operator's therapist invite from Telegram, like `relbot therapist invite`."""

@@ -155,8 +155,12 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     assert "20:00" in (fake.message(bea.id, offer.message_id).text or "")
     ana.expect(f"Your client ({bea.id}) accepted: daily_checkin.")
 
-    # She does the check-in (storing answers): it counts, and its rating is shared.
+    # Ana asks to hear when homework is done; the check-in (answers stored) counts, she is
+    # told, and its rating is shared.
+    ana.command("notify")
+    ana.expect("I'll tell you each time a client finishes homework you gave them.")
     programme.daily_checkin_by_buttons(bea, Database(hw_bot.database_url), store=True)
+    ana.expect(f"Your client ({bea.id}) just did: Daily check-in.")
 
     # The second client declines: the therapist learns only "not accepted".
     second = assign(ana, "Daily check-in", note="")

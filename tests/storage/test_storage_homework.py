@@ -336,3 +336,20 @@ async def test_a_therapists_note_is_resealed_by_key_rotation(
         grant = await _open(store, CLIENT, payload)
         assert grant is not None and grant.assignment is not None
         assert grant.assignment.note == SECRET_NOTE
+
+
+async def test_only_therapists_who_asked_are_told_of_finished_homework(
+        store: Store, clock: FakeClock) -> None:
+    await _therapist(store, clock)
+    await _accepted(store, clock)
+    assert await store.therapists_to_tell(CLIENT, "daily_checkin") == []  # not asked
+    async with store.transaction(THERAPIST) as tx:
+        assert await tx.set_notify_done(True) is True
+    async with store.transaction(OTHER) as tx:
+        assert await tx.set_notify_done(True) is False  # not a therapist
+    assert await store.therapists_to_tell(CLIENT, "daily_checkin") == [THERAPIST]
+    assert await store.therapists_to_tell(CLIENT, "journal") == []  # not assigned
+    assert await store.therapists_to_tell(OTHER, "daily_checkin") == []  # not their client
+    async with store.transaction(CLIENT) as tx:
+        await tx.revoke_sharing()
+    assert await store.therapists_to_tell(CLIENT, "daily_checkin") == []  # stopped sharing
