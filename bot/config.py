@@ -53,6 +53,8 @@ class Settings:
     migrate: bool = False  # MIGRATE / --migrate: apply missing migrations on start (PostgreSQL)
     metrics: bool = True  # METRICS=0: no /metrics (on the webhook server and HEALTH_PORT)
     log_format: str = "text"  # LOG_FORMAT: text (for people) or json (for log collectors)
+    clock_file: Path | None = None  # for tests: RELBOT_TEST_CLOCK_FILE moves time (bot.clock)
+    admin_ids: frozenset[int] = frozenset()  # ADMIN_USER_IDS: may invite therapists (/invite)
 
     def secrets(self) -> list[str]:
         """Everything the log must never show; the token first (it keys `user_ref`)."""
@@ -127,7 +129,12 @@ class Settings:
         if retention < 1:
             raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1, not "
                               f"{source.get('RETENTION_DAYS')!r}")
+        admins = (source.get("ADMIN_USER_IDS") or "").replace(",", " ").split()
+        if not all(a.isascii() and a.isdigit() for a in admins):
+            raise ConfigError("ADMIN_USER_IDS must be Telegram user ids (numbers) separated by "
+                              f"commas, like 12345,67890, not {source.get('ADMIN_USER_IDS')!r}")
         return cls(
+            admin_ids=frozenset(int(a) for a in admins),
             token=token,
             api_url=api_url,
             database_url=database_url,
@@ -149,6 +156,8 @@ class Settings:
             migrate=_flag(source, "MIGRATE"),
             metrics=_flag(source, "METRICS", default=True),
             log_format=log_format,
+            clock_file=Path(source["RELBOT_TEST_CLOCK_FILE"])
+            if source.get("RELBOT_TEST_CLOCK_FILE") else None,
         )
 
 

@@ -21,15 +21,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.core.compile import CompiledBundle
+from bot.core.compile import CompiledBundle, normalize
 from bot.core.types import (
+    Ended,
     Event,
+    IntentInvoked,
     Message,
     Output,
     RecordSaved,
     Session,
     SettingChanged,
     Stale,
+    Started,
+    Typed,
 )
 from bot.logs import user_ref
 from bot.outbox import ApiCall, PressedMessage, Renderer
@@ -67,6 +71,7 @@ class Handled:
     stale_text: str | None = None  # for answering a stale button press
     language: str = "en"
     urgent: bool = False  # safety replies were queued: send them first, now
+    ended: tuple[str, ...] = ()  # modules finished in this turn (not left half-way)
 
 
 class Conversation:
@@ -120,7 +125,8 @@ class Conversation:
                     outputs = (Message(compiled.string(notice, language)), *outputs)
                     user = replace(user, notice=None)
                 calls += self.render(outputs, incoming.chat_id, session.step, incoming.pressed)
-            user = await self.apply_settings(tx, user, outputs)
+            leaving = _leaves_the_module(incoming.event, compiled, session.language)
+            user = await self.apply_settings(tx, user, outputs, leaving=leaving)
             user = replace(user, chat_id=incoming.chat_id, session=session.to_json(),
                            unreachable=False)
             await tx.save_user(user)
@@ -135,11 +141,17 @@ class Conversation:
                     await tx.enqueue(incoming.chat_id, call.method, call.params)
             await tx.mark_seen(incoming.update_id)
         stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
-        return Handled(stale_text=stale, language=session.language, urgent=urgent)
+        ended = () if leaving else tuple(o.module for o in outputs if isinstance(o, Ended))
+        return Handled(stale_text=stale, language=session.language, urgent=urgent,
+                       ended=ended)
 
     async def apply_settings(self, tx: Transaction, user: UserRecord,
-                             outputs: tuple[Output, ...]) -> UserRecord:
-        """Persist language/consent changes, and records only with `store_answers` consent."""
+                             outputs: tuple[Output, ...], *, leaving: bool = False
+                             ) -> UserRecord:
+        """Persist language/consent changes, records only with `store_answers` consent, and
+        the end of a module a therapist assigned (the client agreed to share that); a
+        module left half-way (`leaving`: restart, cancel, menu, another start) does not
+        count as done."""
         consent = dict(user.consent)
         language = user.language
         for output in outputs:
@@ -152,4 +164,16 @@ class Conversation:
         for output in outputs:
             if isinstance(output, RecordSaved) and consent.get("store_answers"):
                 await tx.add_record(output.kind, dict(output.data))
+            elif isinstance(output, Ended) and not leaving:  # homework: a module finished
+                await tx.module_done(output.module)
         return replace(user, language=language, consent=consent)
+
+
+def _leaves_the_module(event: Event | None, compiled: CompiledBundle, language: str) -> bool:
+    """An event that stops the module in hand rather than finishing it: a start, an intent
+    (restart, cancel, menu), or words that name one. The engine reports both as `Ended`."""
+    if isinstance(event, Started | IntentInvoked):
+        return True
+    if isinstance(event, Typed):
+        return normalize(event.text[:200]) in compiled.intent_words.get(language, {})
+    return False

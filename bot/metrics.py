@@ -59,8 +59,7 @@ class Metrics:
                                     "flagged, by category (counts only)", ["category"],
                                     registry=r)
         self.reminders_due = Gauge("relbot_reminders_due", "Homework reminders due and not "
-                                   "sent yet (0 until reminders exist in this build)",
-                                   registry=r)
+                                   "claimed by a sender yet", registry=r)
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
 
     def api_call(self, method: str, status: int | None) -> None:

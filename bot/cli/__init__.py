@@ -1,5 +1,5 @@
 """Command line: `relbot validate | chat | test | graph | export-text | preview | keys | db |
-run | safety-eval | safety-train`.
+run | safety-eval | safety-train | therapist`.
 
 `main(argv) -> int` so that tests call it directly; `python -m bot` and the `relbot`
 console script both end up here.
@@ -11,7 +11,16 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from bot.cli import chat, db_cmd, graph_cmd, keys_cmd, safety_cmd, test_cmd, validate_cmd
+from bot.cli import (
+    chat,
+    db_cmd,
+    graph_cmd,
+    keys_cmd,
+    safety_cmd,
+    test_cmd,
+    therapist_cmd,
+    validate_cmd,
+)
 
 __all__ = ["main"]
 
@@ -23,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"relbot {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (validate_cmd, chat, test_cmd, graph_cmd, keys_cmd, db_cmd, safety_cmd):
+    for module in (validate_cmd, chat, test_cmd, graph_cmd, keys_cmd, db_cmd, safety_cmd,
+                   therapist_cmd):
         module.add_parser(sub)
     safety_cmd.add_train_parser(sub)
     try:

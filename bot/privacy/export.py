@@ -26,7 +26,8 @@ from bot.core.types import Session
 from bot.storage import JSONValue, Snapshot
 from bot.storage.models import format_ts
 
-__all__ = ["EXPORT_VERSION", "ExportFiles", "build_export", "export_json", "export_text"]
+__all__ = ["EXPORT_VERSION", "ExportFiles", "build_export", "export_json", "export_text",
+           "saved_lines"]
 
 EXPORT_VERSION = 1
 _LABELS = Path(__file__).with_name("export_labels.yaml")
@@ -139,6 +140,15 @@ def _answer_lines(answers: dict[str, Any], language: str,
         label = _word("fields", name, language, fallback=name)
         lines.append(f"  {label}: {_shown(name, value, language, choices)}")
     return lines
+
+
+def saved_lines(kind: str, data: dict[str, Any], compiled: CompiledBundle,
+                language: str) -> tuple[str, list[str]]:
+    """A saved result as /export shows it: its heading and one labelled line per answer
+    (for /progress and a therapist's report, which show saved results the same way)."""
+    lines = _answer_lines(data, language, _choice_labels(compiled, language),
+                          labelled_only=True)
+    return _word("kinds", kind, language), [line.strip() for line in lines]
 
 
 def export_text(data: dict[str, Any], compiled: CompiledBundle, language: str) -> str:

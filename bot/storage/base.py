@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 
 from bot.privacy.keyring import KeyRing
+from bot.storage.homework import HomeworkStore
 from bot.storage.migrations import Upgrade
 from bot.storage.models import (
     Clock,
@@ -114,7 +115,7 @@ class UserLocks:
                 del self._entries[user_id]
 
 
-class Store(ABC):
+class Store(HomeworkStore, ABC):
     """All bot state: users, inbox, outbox, records.  See ``bot.storage`` for the protocol.
 
     Calling any store method from inside a ``transaction()`` block of the same task raises
@@ -449,3 +450,8 @@ class Store(ABC):
 
     @abstractmethod
     async def _outbox_backlog(self) -> OutboxBacklog: ...
+
+    @abstractmethod
+    async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        """One statement written once for both dialects (``?`` placeholders, see
+        ``bot.storage.homework_sql``), in its own transaction; its rows as dicts."""

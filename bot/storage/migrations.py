@@ -60,6 +60,12 @@ USER_TABLES: dict[str, str] = {
     "inbox": "update_id",
     "outbox": "id",
     "records": "id",
+    # Homework (issue 11): user_id is the therapist, the client or the link's issuer.
+    "therapists": "user_id",
+    "links": "created_at",
+    "assignments": "id",
+    "homework_done": "id",
+    "reminders": "id",
 }
 #: Bookkeeping tables that hold nothing about any person.
 SYSTEM_TABLES: frozenset[str] = frozenset({"schema_version", "job_runs"})
@@ -68,6 +74,74 @@ SYSTEM_TABLES: frozenset[str] = frozenset({"schema_version", "job_runs"})
 #: Its rows are `urgent`: the sender makes them before the chat's queued rows and without
 #: its per-chat pacing; the queued rows it made obsolete are dead-lettered as superseded.
 URGENT_DESCRIPTION = "outbox.urgent: safety replies are sent first"
+
+#: Why 4: therapists, single-use deep links (only their hash is kept), assignments with
+#: the client's sharing ticks, completion, and reminders the running bot claims when due.
+#: `assignments.user_id` is the therapist and `client_id` the client: erasing either one
+#: removes the assignment (see `bot.storage.homework`).  Times are the dialect's type,
+#: JSON is text in both, so the statements in `bot.storage.homework_sql` are written once.
+HOMEWORK_DESCRIPTION = "homework: therapists, links, assignments, completion, reminders"
+
+
+def _homework(ts: str, ident: str, big: str) -> tuple[str, ...]:
+    return (
+        f"""CREATE TABLE therapists (
+            user_id    {big} PRIMARY KEY,
+            name        TEXT NOT NULL,
+            created_at  {ts} NOT NULL,
+            revoked_at  {ts},
+            notify_done INTEGER NOT NULL DEFAULT 0 CHECK (notify_done IN (0, 1))
+        )""",
+        f"""CREATE TABLE links (
+            token_hash    TEXT PRIMARY KEY,
+            user_id       {big} NOT NULL,
+            kind          TEXT NOT NULL CHECK (kind IN ('t', 'a')),
+            name          TEXT,
+            assignment_id {big},
+            created_at    {ts} NOT NULL,
+            expires_at    {ts} NOT NULL,
+            used_at       {ts}
+        )""",
+        "CREATE INDEX links_user ON links (user_id)",
+        f"""CREATE TABLE assignments (
+            id          {ident},
+            user_id     {big} NOT NULL,
+            client_id   {big},
+            modules     TEXT NOT NULL,
+            schedule    TEXT NOT NULL,
+            note        TEXT,
+            status      TEXT NOT NULL DEFAULT 'offered'
+                        CHECK (status IN ('offered', 'accepted', 'declined', 'revoked')),
+            sharing     TEXT NOT NULL DEFAULT '{{}}',
+            created_at  {ts} NOT NULL,
+            answered_at {ts},
+            revoked_at  {ts}
+        )""",
+        "CREATE INDEX assignments_user ON assignments (user_id, id)",
+        "CREATE INDEX assignments_client ON assignments (client_id, id)",
+        f"""CREATE TABLE homework_done (
+            id            {ident},
+            user_id       {big} NOT NULL,
+            assignment_id {big} NOT NULL,
+            module        TEXT NOT NULL,
+            done_at       {ts} NOT NULL
+        )""",
+        "CREATE INDEX homework_done_assignment ON homework_done (assignment_id, id)",
+        "CREATE INDEX homework_done_user ON homework_done (user_id)",
+        f"""CREATE TABLE reminders (
+            id            {ident},
+            user_id       {big} NOT NULL,
+            assignment_id {big},
+            schedule      TEXT NOT NULL,
+            quiet         TEXT NOT NULL,
+            due_at        {ts} NOT NULL,
+            claimed_until {ts},
+            created_at    {ts} NOT NULL
+        )""",
+        "CREATE INDEX reminders_due ON reminders (due_at)",
+        "CREATE INDEX reminders_user ON reminders (user_id)",
+        "CREATE INDEX reminders_assignment ON reminders (assignment_id)",
+    )
 
 SQLITE_SCHEMA_VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -159,6 +233,8 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(4, HOMEWORK_DESCRIPTION,
+              _homework("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER")),
 )
 
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
@@ -234,6 +310,9 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(4, HOMEWORK_DESCRIPTION,
+              _homework("TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                        "BIGINT")),
 )
 
 

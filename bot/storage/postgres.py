@@ -15,10 +15,11 @@ application's locks can only cause extra waiting, never wrong results.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -106,6 +107,9 @@ SELECT user_id FROM outbox WHERE params <> '{}' AND substr(params, 1, $1) <> $2
   AND user_id > $3
 UNION
 SELECT user_id FROM records WHERE substr(data, 1, $1) <> $2 AND user_id > $3
+UNION
+SELECT user_id FROM assignments WHERE note IS NOT NULL AND substr(note, 1, $1) <> $2
+  AND user_id > $3
 ORDER BY 1 LIMIT $4"""
 _KEY_USAGE = """
 SELECT CASE WHEN substr(v, 1, 4) = 'rb1.' THEN split_part(v, '.', 2) ELSE 'plain' END
@@ -113,7 +117,8 @@ SELECT CASE WHEN substr(v, 1, 4) = 'rb1.' THEN split_part(v, '.', 2) ELSE 'plain
        COUNT(*)
 FROM (SELECT session AS v FROM users WHERE session IS NOT NULL
       UNION ALL SELECT params FROM outbox WHERE params <> '{}'
-      UNION ALL SELECT data FROM records) AS sealed
+      UNION ALL SELECT data FROM records
+      UNION ALL SELECT note FROM assignments WHERE note IS NOT NULL) AS sealed
 GROUP BY key_id"""
 
 # Same rule as SQLite: a chat is skipped from its first not-yet-due pending row onwards.
@@ -363,6 +368,15 @@ class PostgresStore(Store):
         count, oldest = await self.pool.fetchrow(OUTBOX_BACKLOG_SQL)
         return OutboxBacklog(int(count), oldest)
 
+    async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        return [dict(row) for row in await self.pool.fetch(_dollars(sql), *params)]
+
+
+def _dollars(sql: str) -> str:
+    """``?`` placeholders of a dialect-neutral statement as asyncpg's ``$1, $2, ...``."""
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
 
 async def _abort(conn: asyncpg.Connection, tx: PgTransaction) -> None:
     """Roll back; if the connection is in an unknown state, drop it (the server then rolls
@@ -458,6 +472,9 @@ class PostgresTransaction(Transaction):
         name = "user_id" if table == "users" else "id"
         sql = f'UPDATE "{table}" SET "{column}" = $1 WHERE "{name}" = $2 AND user_id = $3'
         await self._conn.execute(sql, stored, key, self.user_id)
+
+    async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        return [dict(row) for row in await self._conn.fetch(_dollars(sql), *params)]
 
     async def _delete_rows(self) -> int:
         total = 0

@@ -23,6 +23,7 @@ SEALED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("users", "session"),
     ("outbox", "params"),
     ("records", "data"),
+    ("assignments", "note"),  # a therapist's note, sealed for the therapist (its user_id)
 )
 
 

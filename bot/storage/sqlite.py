@@ -17,7 +17,7 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -354,6 +354,19 @@ class SQLiteStore(Store):
         [(count, oldest)] = await self._exclusive(_rows, OUTBOX_BACKLOG_SQL)
         return OutboxBacklog(int(count), as_datetime(oldest) if oldest is not None else None)
 
+    async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        return await self._exclusive(_atomic, lambda conn: _dicts(conn, sql, params))
+
+
+def _neutral(params: Sequence[object]) -> tuple[object, ...]:
+    """Parameters of a dialect-neutral statement, as SQLite stores them."""
+    return tuple(format_ts(p) if isinstance(p, datetime) else
+                 int(p) if isinstance(p, bool) else p for p in params)
+
+
+def _dicts(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+    return [dict(row) for row in conn.execute(sql, _neutral(params)).fetchall()]
+
 
 def _check_writable(conn: sqlite3.Connection) -> None:
     """Write a row and roll it back: a read-only file passes BEGIN IMMEDIATE, not this."""
@@ -468,6 +481,9 @@ class SQLiteTransaction(Transaction):
         name = "user_id" if table == "users" else "id"
         sql = f'UPDATE "{table}" SET "{column}" = ? WHERE "{name}" = ? AND user_id = ?'
         await self._call(_rowcount, sql, (stored, key, self.user_id))
+
+    async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        return await self._call(_dicts, sql, params)
 
     async def _delete_rows(self) -> int:
         total = 0

@@ -63,6 +63,9 @@ SELECT user_id FROM outbox WHERE params <> '{}' AND substr(params, 1, :n) <> :p
   AND user_id > :after
 UNION
 SELECT user_id FROM records WHERE substr(data, 1, :n) <> :p AND user_id > :after
+UNION
+SELECT user_id FROM assignments WHERE note IS NOT NULL AND substr(note, 1, :n) <> :p
+  AND user_id > :after
 ORDER BY 1 LIMIT :limit"""
 _KEY_USAGE = """
 SELECT CASE WHEN substr(v, 1, 4) = 'rb1.'
@@ -70,7 +73,8 @@ SELECT CASE WHEN substr(v, 1, 4) = 'rb1.'
        COUNT(*)
 FROM (SELECT session AS v FROM users WHERE session IS NOT NULL
       UNION ALL SELECT params FROM outbox WHERE params <> '{}'
-      UNION ALL SELECT data FROM records)
+      UNION ALL SELECT data FROM records
+      UNION ALL SELECT note FROM assignments WHERE note IS NOT NULL)
 GROUP BY key_id"""
 
 # A row is due if neither it nor an earlier pending row of its chat waits for a later time:

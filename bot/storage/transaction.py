@@ -10,10 +10,12 @@ backends open them again when they build rows. Obtained only from `Store.transac
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
+from bot.storage.homework import HomeworkTransaction
 from bot.storage.models import (
     Clock,
     JSONValue,
@@ -37,7 +39,7 @@ class Snapshot:
     unreadable_records: int  # sealed with a key the bot no longer has
 
 
-class Transaction(ABC):
+class Transaction(HomeworkTransaction, ABC):
     """One user's unit of work; everything done through it commits or rolls back together.
 
     Obtained only from ``Store.transaction(user_id)``, which holds the user's lock for the
@@ -176,7 +178,7 @@ class Transaction(ABC):
     async def delete_rows(self) -> int:
         """Erase every row about this user in every table; returns the number of rows."""
         self._check_open()
-        return await self._delete_rows()
+        return await self._erase_homework() + await self._delete_rows()
 
     # --- backend hooks -------------------------------------------------------------------
     @abstractmethod
@@ -219,3 +221,8 @@ class Transaction(ABC):
 
     @abstractmethod
     async def _rewrite(self, table: str, column: str, key: int, stored: str) -> None: ...
+
+    @abstractmethod
+    async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        """One statement written once for both dialects (``?`` placeholders), inside
+        this transaction; its rows as dicts."""

@@ -14,10 +14,11 @@ Hooks for other modules: `Runtime` holds every running part (`runtime.sender.ali
 `await runtime.sender.backlog()`, `runtime.poller.last_ok`, `runtime.receiver.dead`);
 `WebhookServer(extra_routes=...)` and `bot.tg.webhook.listen` serve more HTTP handlers
 (`/healthz` is one: `bot.tg.health`). Beside the updates run the retention jobs
-(`bot.privacy.retention.Upkeep`), the command menu's background retry (`bot.tg.menu`)
-and, with `relbot run --reload`, the dialogue watcher (`bot.reload`). `/metrics`
-(`bot.tg.metrics_http`) is served beside `/healthz` unless METRICS=0. On PostgreSQL the
-sender claims outbox rows with a lease, so replicas share one outbox (`bot.tg.sender`).
+(`bot.privacy.retention.Upkeep`), the reminders (`bot.tg.reminders`), the command menu's
+background retry (`bot.tg.menu`) and, with `relbot run --reload`, the dialogue watcher
+(`bot.reload`). `/metrics` (`bot.tg.metrics_http`) is served beside `/healthz` unless
+METRICS=0. On PostgreSQL the sender claims outbox rows with a lease, so replicas share one
+outbox (`bot.tg.sender`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.clock import FileClock
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.core.compile import CompiledBundle
@@ -55,6 +57,7 @@ from bot.tg.outage import Outage, backoff
 from bot.tg.poller import Poller, PollingConflict, TokenRejected
 from bot.tg.preflight import telegram_line
 from bot.tg.receiver import Receiver
+from bot.tg.reminders import ReminderJob
 from bot.tg.render import render
 from bot.tg.sender import LEASE, MIN_LEASE, STORE_MAX_ATTEMPTS, RetryPolicy, Sender
 from bot.tg.webhook import WebhookServer
@@ -84,6 +87,7 @@ class Runtime:
     poller: Poller | None = None
     webhook: WebhookServer | None = None
     upkeep: Upkeep | None = None  # retention jobs (bot.privacy.retention)
+    reminders: ReminderJob | None = None  # due reminders from the database (bot.tg.reminders)
     menu: CommandMenu | None = None  # the command menu, retried in the background
     health_server: tornado.httpserver.HTTPServer | None = None  # /healthz on HEALTH_PORT
     reloader: DialogueReloader | None = None  # relbot run --reload (development only)
@@ -118,8 +122,9 @@ async def serve(runtime: Runtime) -> int:
     _stop_on_signals(runtime.stop)
     settings = runtime.settings
     keys = key_source(settings.database_url, settings.data_key)
+    clock = FileClock(settings.clock_file) if settings.clock_file else None  # tests only
     store = open_store(settings.database_url, max_attempts=STORE_MAX_ATTEMPTS, keys=keys,
-                       upgrade=settings.upgrade)
+                       upgrade=settings.upgrade, clock=clock)
     try:
         await store.open()
     except StorageRefused as error:
@@ -156,14 +161,17 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
                                          global_rate=GLOBAL_RATE / settings.replicas)
         conversation = Conversation(store, runtime.compiled, Screen.load(), render,
                                     on_flag=metrics.flagged if metrics is not None else None)
-        runtime.router = Router(conversation, sender, retention_days=settings.retention_days)
+        runtime.router = Router(conversation, sender, retention_days=settings.retention_days,
+                                admin_ids=settings.admin_ids)
         if runtime.reloader is not None:  # the hot-reload hook: swaps conversation.compiled
             runtime.reloader.attach(conversation)
         runtime.receiver = Receiver(runtime.router, bot, stopping=runtime.stop,
                                     time_scale=settings.time_scale, metrics=metrics)
         upkeep = runtime.upkeep = Upkeep(store, settings.retention_days)
+        reminders = runtime.reminders = ReminderJob(store, sender, runtime.router.homework)
         await sender.start()
         upkeep.start()
+        reminders.start()
         runtime.health_server = serve_health(runtime, _metrics_routes(runtime))
         log.info("relbot started (%s mode)", "webhook" if settings.webhook else "polling")
         try:
@@ -245,6 +253,8 @@ async def _stop_around_updates(runtime: Runtime) -> None:
         runtime.health_server.stop()
     if runtime.upkeep is not None:
         await runtime.upkeep.close()
+    if runtime.reminders is not None:
+        await runtime.reminders.close()
     if runtime.sender is not None:
         await runtime.sender.close()
 

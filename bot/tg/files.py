@@ -17,7 +17,7 @@ from telegram import InputFile
 
 __all__ = ["FILE_PARAMS", "inflate_files"]
 
-FILE_PARAMS = ("document",)
+FILE_PARAMS = ("document", "photo")
 
 
 def inflate_files(kwargs: dict[str, Any]) -> dict[str, Any]:

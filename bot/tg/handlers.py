@@ -22,6 +22,8 @@ from telegram.error import BadRequest, TelegramError
 from bot.conversation import Conversation, Incoming
 from bot.core.types import IntentInvoked, LanguageSet, Started, Typed, decode_callback
 from bot.privacy.desk import PrivacyDesk, parse_delete_data
+from bot.tg import homework
+from bot.tg.homework import HomeworkDesk
 from bot.tg.render import CHOSEN_MARK, ApiCall, PressedMessage
 from bot.tg.sender import Sender
 
@@ -32,20 +34,22 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 INTENT_COMMANDS = ("help", "cancel", "back", "restart", "menu", "sos")
 COMMANDS = ("start", "menu", "help", "back", "cancel", "restart", "language", "sos",
-            "privacy", "export", "delete")
+            "privacy", "export", "delete")  # the menu; bot.tg.homework has its own
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 ANSWER_TIMEOUT = 10.0  # seconds for answerCallbackQuery: the pop-up matters only at once
 
 
 class Router:
     def __init__(self, conversation: Conversation, sender: Sender, *,
-                 retention_days: int = 365) -> None:
+                 retention_days: int = 365, admin_ids: frozenset[int] = frozenset()) -> None:
         self.conversation = conversation
         self.sender = sender
         self.compiled = conversation.compiled
         self.retention_days = retention_days
         self.desk = PrivacyDesk(conversation.store, conversation.compiled,
                                 conversation.language_for)
+        self.homework = HomeworkDesk(conversation.store, lambda: conversation.compiled,
+                                     conversation.language_for, admin_ids=admin_ids)
 
     def text(self, key: str, language: str) -> str:
         return self.compiled.string(key, language)
@@ -139,6 +143,21 @@ class Router:
         elif data.startswith("privacy:"):
             await self.delete_answered(bot, query.id, data, base, message.message_id)
             return
+        elif (module := self.homework.module_to_start(data)) is not None:
+            if module not in self.homework.modules():  # forged, or a module since removed
+                await _answer(bot, query.id, self.text("stale_button", fallback))
+                return
+            handled = await self.conversation.handle(Incoming(  # a reminder's "start now"
+                **base, event=Started(module),
+                pressed=PressedMessage(message.message_id, _text_of(message))))
+            await _answer(bot, query.id, handled.stale_text)
+        elif data.startswith(homework.PREFIX):
+            outcome = await self.homework.pressed(data, update.update_id, user.id, chat_id,
+                                                  message.message_id, user.language_code)
+            await _answer(bot, query.id, outcome.popup)
+            for chat in outcome.chats:
+                self.sender.kick(chat)
+            return
         else:
             press = decode_callback(data)
             if press is None:  # forged or foreign data: nothing changes
@@ -148,6 +167,7 @@ class Router:
                 **base, event=press,
                 pressed=PressedMessage(message.message_id, _text_of(message))))
             await _answer(bot, query.id, handled.stale_text)
+        await self.after_welcome(handled.ended, user.id, chat_id)
         self.sender.kick(chat_id, urgent=handled.urgent)
 
     async def message(self, update: Update, bot: Bot) -> None:
@@ -172,14 +192,38 @@ class Router:
             await action(update.update_id, user.id, chat_id, user.language_code)
             self.sender.kick(chat_id)
             return
-        if text is None:
+        if command in homework.COMMANDS:
+            self.homework.username = self.homework.username or (bot.username or "")
+            outcome = await self.homework.command(
+                command, (text or "").partition(" ")[2], update.update_id, user.id, chat_id,
+                user.language_code)
+            for chat in outcome.chats:
+                self.sender.kick(chat)
+            return
+        payload = (text or "").partition(" ")[2].strip()
+        if command == "start" and payload[:2] in ("t_", "a_"):  # a therapist's link
+            replies, new = await self.homework.open_link(user.id, payload)
+            incoming = Incoming(**base, event=Started(None) if new else None,
+                                extra=tuple(replies))
+        elif text is None:
             incoming = Incoming(**base, extra=(self.notice(chat_id, "unsupported"),))
         elif text.startswith("/"):
             incoming = self.command(text, base, chat_id)
         else:
             incoming = Incoming(**base, event=Typed(text))
         handled = await self.conversation.handle(incoming)
+        await self.after_welcome(handled.ended, user.id, chat_id)
         self.sender.kick(chat_id, urgent=handled.urgent)
+
+    async def after_welcome(self, ended: tuple[str, ...], user_id: int, chat_id: int) -> None:
+        """After modules finished: a therapist's link survives the welcome (once someone
+        new has been through it, the offer they opened is shown again, right where they
+        are), and therapists who asked hear that their client finished homework."""
+        if self.compiled.config.start in ended:
+            await self.homework.show_open_offers(user_id, chat_id)
+        if ended:  # a therapist who asked is told their client finished their homework
+            for chat in await self.homework.done_told(user_id, ended):
+                self.sender.kick(chat)
 
     def language_press(self, data: str) -> tuple[int, str] | None:
         """`lang:<step>:<code>` -> (step, code), or None if forged or from an old keyboard."""

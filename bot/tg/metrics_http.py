@@ -47,13 +47,16 @@ class MeteredRequest(HTTPXRequest):
 
 
 def watch_outbox(metrics: Metrics, store: Store) -> None:
-    """Read the outbox backlog and its oldest row's age before each scrape."""
+    """Read the outbox backlog, its oldest row's age and the reminders due before each
+    scrape."""
 
     async def refresh() -> None:
         with contextlib.suppress(Exception):  # a scrape must not fail with the database
             backlog = await asyncio.wait_for(store.outbox_backlog(), QUERY_TIMEOUT)
             metrics.outbox_backlog.set(backlog.pending)
             metrics.outbox_oldest.set(round(backlog.oldest_age(store.now()), 3))
+            due = await asyncio.wait_for(store.reminders_due(), QUERY_TIMEOUT)
+            metrics.reminders_due.set(due)
 
     metrics.refresh_with(refresh)
 

@@ -193,6 +193,28 @@ async def _populate(store: Store, user_id: int) -> None:
     await store.mark_sent(first.id, 77)
 
 
+async def _populate_homework(store: Store, user_id: int) -> None:
+    """The person is a therapist with an open offer, and the client of another therapist
+    (``user_id + 100``) with an accepted assignment, a reminder and a completion."""
+    from datetime import date, time
+
+    from bot.homework import LinkKind, Schedule, new_link, parse_payload
+
+    schedule = Schedule("daily", time(20), date(2025, 1, 1), "UTC", 5)
+    for therapist in (user_id, user_id + 100):
+        invite = new_link(LinkKind.THERAPIST, store.now())
+        await store.add_therapist_invite("Dr", invite)
+        async with store.transaction(therapist) as tx:
+            assert await tx.redeem_link(*(parse_payload(invite.payload) or ())) is not None
+            offer = new_link(LinkKind.ASSIGNMENT, store.now())
+            assert await tx.create_assignment(["journal"], schedule, "note", offer)
+    async with store.transaction(user_id) as tx:
+        grant = await tx.redeem_link(*(parse_payload(offer.payload) or ()))
+        assert grant is not None and grant.assignment is not None
+        await tx.answer_assignment(grant.assignment.id, accept=True)
+        assert await tx.mark_done(grant.assignment.id, "journal")
+
+
 async def test_snapshot_opens_everything_about_one_person(store: Store) -> None:
     await _populate(store, 5)
     await _populate(store, 6)
@@ -223,8 +245,9 @@ async def test_records_by_kind_in_order(store: Store) -> None:
 
 
 async def test_delete_user_leaves_no_row_in_any_table(store: Store, backend: Backend) -> None:
-    await _populate(store, 5)
-    await _populate(store, 6)
+    for user_id in (5, 6):
+        await _populate(store, user_id)
+        await _populate_homework(store, user_id)
     schema = await backend.schema(store)
     # Every table but the bookkeeping is keyed by user_id, or erasure is partial.
     assert {t for t, cols in schema.items() if "user_id" not in cols} == SYSTEM_TABLES
@@ -232,7 +255,8 @@ async def test_delete_user_leaves_no_row_in_any_table(store: Store, backend: Bac
     assert all(before.values()), before
     other_before = await backend.user_row_counts(store, 6)
 
-    assert await store.delete_user(5) == sum(before.values())
+    # Also gone: the other therapist's assignment to the person, and its used link.
+    assert await store.delete_user(5) == sum(before.values()) + 2
 
     assert await backend.user_row_counts(store, 5) == dict.fromkeys(before, 0)
     assert await backend.user_row_counts(store, 6) == other_before
