@@ -266,6 +266,15 @@ CODES: dict[str, Descriptor] = {
            "more than 100 *aliases, or anchors that expand to millions of values",
            "Write the repeated parts out instead of using &anchors and *aliases (at most "
            "100 aliases and 200,000 values per file)."),
+        _D("D070", E, "Unknown script part", "'{part}' is not a script part ({parts})",
+           "say: {en: \"{dm_describe:story}\"}",
+           "Name one of the parts in the message, optionally with the mark that ends it: "
+           "{dm_express:feel.}"),
+        _D("D071", E, "Script parts mixed with other words",
+           "a script text holds only `{{name:part}}` placeholders",
+           "say: {en: \"When {is_observation:when} I feel {is_feeling_words:feel}\"}",
+           "Leave out the words between the parts: each part writes its own lead-in "
+           "(\"When\", \"I feel\") and punctuation. Put other words in a message of their own."),
         _D("W301", W, "Missing translation", "missing '{lang}' translation",
            "say: {en: Hello}   in a module whose languages are [en, es]",
            "Add the missing language; people see the English until then."),

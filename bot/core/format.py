@@ -52,7 +52,10 @@ _dialogue_ref = Str(NAME, NAME_HINT, description="a module id (its file name wit
 TEXT = Union(
     [(str, Str(description="English text")),
      (dict, MapOf(Str(), LANG_PATTERN, "two-letter language codes like en, es"))],
-    description="Text a person reads: `en: ...` and other languages, or plain English text.",
+    description=("Text a person reads: `en: ...` and other languages, or plain English text. "
+                 "`{name}` shows a variable; a text of only script parts, like "
+                 "`{is_observation:when} {is_feeling_words:feel}`, joins what the person "
+                 "typed into sentences (parts: sentence, when, feel, need, ask)."),
 )
 _texts = OneOrList(TEXT, description="One text, or a list of texts (one chat bubble each).")
 _words = MapOf(ListOf(Str()), LANG_PATTERN, "two-letter language codes like en, es",

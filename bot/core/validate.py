@@ -32,7 +32,8 @@ MAX_LABEL = 64  # longer labels are cut off on phones
 MAX_BUTTONS = 100  # Telegram's limit for one inline keyboard
 MAX_CHOICE_ID = 24  # callback data is "<step>:<id>", and must stay within 64 bytes
 REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
-    "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "number",
+    "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "text_number",
+    "number",
     "scale", "yes_no", "no_back", "idle", "stale_button", "unsupported", "group_chat",
     "language_prompt",
     "privacy", "delete_confirm", "delete_yes", "delete_no", "delete_done", "delete_kept",

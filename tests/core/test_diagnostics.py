@@ -70,6 +70,8 @@ def _case(files: dict[str, str], file: str, snippet: str, nth: int = 0
     return files, _where(file, files[file], snippet, nth)
 
 
+_SCRIPT = _module("  a:\n    say: Say it.\n    ask: {into: x, kind: text}\n    goto: b\n"
+                  '  b:\n    say: ["{x}", "TEXT"]\n    end: true\n', head='variables: {x: ""}\n')
 _D050 = MIN_GLOBAL + _ROUTES
 _D055 = MIN_GLOBAL + _ROUTES + "    someone_else: m\n  gate: {dialogue: m, when: harm_told}\n"
 _D053 = _module(_GO.replace("goto: b}", "goto: b, set: {country: FR}}") + _END,
@@ -229,6 +231,9 @@ CASES: dict[str, tuple[dict[str, str | bytes], Where]] = {
         {"m.yaml": _module(_GO.replace("Ready.", "Hello {name") + _END)},
         ("m.yaml", 6, 10, "Hello {name"),
     ),
+    "D070": _case({"m.yaml": _SCRIPT.replace("TEXT", "{x:story}")}, "m.yaml", '"{x:story}"'),
+    "D071": _case({"m.yaml": _SCRIPT.replace("TEXT", "When {x:when}")}, "m.yaml",
+                  '"When {x:when}"'),
     "D026": (
         {
             "m.yaml": "dialogue: m\ntitle: {en: M, es: M}\nlanguages: [en, es]\nstart: a\n"
