@@ -89,6 +89,7 @@ def _state(name: str, data: dict[str, Any], path: Path) -> State:
             ask.get("max"),
             text(ask["retry"], (*path, "ask", "retry")) if "retry" in ask else None,
             (*path, "ask"),
+            bool(ask.get("practice", False)),
         ) if ask else None,
         goto=data.get("goto"),
         branch=tuple(Arm(a.get("if"), a["goto"], (*path, "branch", i))

@@ -289,6 +289,11 @@ CODES: dict[str, Descriptor] = {
            "checked {day}, more than a year before the newest check ({newest})",
            "checked: 2025-01-10   when the newest check in the file is 2026-11-29",
            "Check the number against its `source` again, then update `checked:`."),
+        _D("W305", W, "More than four messages at once",
+           "one tap or answer here brings {count} messages (at most {most}): {way}",
+           "a result, its explanation, a tip, a note, a save message and the next question",
+           "Join short messages into one, move a note to where the person asks for it, or "
+           "let a button lead to the rest."),
     )
 }
 

@@ -181,6 +181,9 @@ class _Run(SafetySteps):
     def typed(self, dialogue: CompiledDialogue, state: CompiledState, text: str) -> None:
         key = normalize(text) if len(text) <= 200 else ""
         intent = self.c.intent_words.get(self.lang, {}).get(key)
+        ask = state.source.ask
+        if ask is not None and ask.practice and intent != "sos":
+            intent = None  # a practised line ("Stop.") is the person's words, not a command
         if intent and self.resolve(intent) is not None:
             self.invoke(intent)
             return

@@ -84,6 +84,9 @@ ASK = Obj("ask", {
     "min": Field(Num(description="number/scale: smallest accepted")),
     "max": Field(Num(description="number/scale: largest accepted")),
     "retry": Field(TEXT),
+    "practice": Field(Bool(description=(
+        "true where the person types words they are practising: typed words such as stop "
+        "or menu are their answer, not a command (/cancel and sos still work)"))),
 }, description="Wait for typed text, check it, store it in a variable (`into`).")
 
 ARM = Obj("branch_arm", {

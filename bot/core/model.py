@@ -56,6 +56,9 @@ class Ask:
     max: float | None = None
     retry: Text | None = None
     path: Path = ()
+    #: Typed words here are the person's own (a line they practise): "stop" or "menu"
+    #: is an answer, not a command. Commands (/cancel) and the word sos still work.
+    practice: bool = False
 
 
 @dataclass(frozen=True, slots=True)

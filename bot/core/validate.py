@@ -20,6 +20,7 @@ from bot.core.checks_safety import (
     check_routes,
     check_safety_states,
 )
+from bot.core.checks_turn import check_turn_length
 from bot.core.diagnostics import CODES, Diagnostic, Key
 from bot.core.loader import Loaded, Path
 from bot.core.model import Bundle, Dialogue
@@ -196,7 +197,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[str]:
 CHECKS: tuple[Callable[[Bundle, Dialogue, Report], None], ...] = (
     check_kinds, check_targets, check_branches, check_buttons, check_intents,
     check_reachability, check_loops, check_variables, check_flow, check_texts,
-    check_safety_states,
+    check_safety_states, check_turn_length,
 )
 
 

@@ -234,6 +234,9 @@ CASES: dict[str, tuple[dict[str, str | bytes], Where]] = {
     "D070": _case({"m.yaml": _SCRIPT.replace("TEXT", "{x:story}")}, "m.yaml", '"{x:story}"'),
     "D071": _case({"m.yaml": _SCRIPT.replace("TEXT", "When {x:when}")}, "m.yaml",
                   '"When {x:when}"'),
+    "W305": _case({"m.yaml": _module(_GO + "  b:\n    say: [One., Two., Three.]\n    goto: c\n"
+                                     "  c:\n    say: [Four., Five.]\n    end: true\n")},
+                  "m.yaml", "b}"),
     "D026": (
         {
             "m.yaml": "dialogue: m\ntitle: {en: M, es: M}\nlanguages: [en, es]\nstart: a\n"
