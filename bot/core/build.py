@@ -18,6 +18,7 @@ from bot.core.model import (
     Gate,
     GlobalConfig,
     IntentAction,
+    Returning,
     SafetyConfig,
     Save,
     State,
@@ -136,6 +137,8 @@ def build_global(ld: Loaded) -> GlobalConfig:
         source=ld,
         requires=tuple(d.get("requires") or ()),
         safety=_safety(d["safety"]) if "safety" in d else None,
+        returning=Returning(float(d["returning"]["after_hours"]), d["returning"]["dialogue"],
+                            ("returning",)) if "returning" in d else None,
     )
 
 

@@ -275,6 +275,10 @@ CODES: dict[str, Descriptor] = {
            "say: {en: \"When {is_observation:when} I feel {is_feeling_words:feel}\"}",
            "Leave out the words between the parts: each part writes its own lead-in "
            "(\"When\", \"I feel\") and punctuation. Put other words in a message of their own."),
+        _D("D072", E, "`returning` names no dialogue",
+           "returning: no module '{target}'",
+           "returning: {after_hours: 6, dialogue: welcom_back}",
+           "Name a module of this folder (its file name without .yaml)."),
         _D("W301", W, "Missing translation", "missing '{lang}' translation",
            "say: {en: Hello}   in a module whose languages are [en, es]",
            "Add the missing language; people see the English until then."),

@@ -154,6 +154,8 @@ class _Run(SafetySteps):
                 return _UNCHANGED
             self.choose(dialogue, state, event.choice)
         elif isinstance(event, Typed):
+            if self.returned(event):
+                return None
             self.typed(dialogue, state, clean_text(event.text))
         elif isinstance(event, IntentInvoked):
             if not self.invoke(event.name):
@@ -165,6 +167,19 @@ class _Run(SafetySteps):
             self.traced(dialogue.id, state.name, "timeout", target)
             self.enter(target)
         return None
+
+    def returned(self, event: Typed) -> bool:
+        """Back after hours or days, mid-question: greet first (the `returning` module)
+        and re-ask afterwards; what they typed ("hi, I'm back") is not the answer."""
+        back = self.c.config.returning
+        if back is None or event.away_hours < back.after_hours or not self.stack:
+            return False
+        if back.dialogue not in self.c.dialogues or self.c.in_safety(self.stack) is not None:
+            return False
+        if any(f.module == back.dialogue for f in self.stack):
+            return False
+        self.call(back.dialogue, return_to=self.stack[-1].state)
+        return True
 
     def where(self) -> tuple[CompiledDialogue, CompiledState] | None:
         """The dialogue and state the person is in, or None when idle (or unknown)."""

@@ -166,6 +166,15 @@ GLOBAL = Obj("global", {
     "intents": Field(Obj("global_intents", {n: Field(INTENT_ACTION) for n in INTENT_NAMES})),
     "words": Field(MapOf(_words, r"yes|no", "yes or no")),
     "strings": Field(MapOf(TEXT)),
+    "returning": Field(Obj("returning", {
+        "after_hours": Field(Num(description="hours away after which a typed message is a "
+                                             "return, not the answer to the open question"),
+                             True),
+        "dialogue": Field(_dialogue_ref, True),
+    }, description=("Someone who comes back after `after_hours` and types, while a question "
+                    "is open, gets `dialogue` first (a greeting that asks whether to carry on): "
+                    "their message is not taken as the answer. It ends to carry on, or "
+                    "`end: {next: menu}`."))),
     "safety": Field(Obj("safety", {
         "routes": Field(Obj("routes", {c: Field(_dialogue_ref) for c in CATEGORIES},
                             description="The module each kind of disclosure interrupts "
@@ -222,6 +231,7 @@ RESOURCES = Obj("resources", {
 }, description="Crisis lines per country (resources.yaml).")
 
 STEP = Obj("step", {
+    "away_hours": Field(Num(description="with `type`: hours since the person's last message")),
     "press": Field(Str(description="a button label or id")),
     "type": Field(Union([(str, Str()), ((int, float), Num())])),
     "intent": Field(Enum(INTENT_NAMES)),

@@ -154,6 +154,16 @@ class SafetyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Returning:
+    """A typed message after `after_hours` away, while a question is open, first runs
+    `dialogue` (which ends to carry on, or goes to the menu) instead of answering."""
+
+    after_hours: float
+    dialogue: str
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
 class GlobalConfig:
     languages: tuple[str, ...]
     start: str
@@ -165,6 +175,7 @@ class GlobalConfig:
     source: Loaded | None = None
     requires: tuple[str, ...] = ()  # consent flags needed for modules other than `start`
     safety: SafetyConfig | None = None  # None: a flag opens the `sos` intent instead
+    returning: Returning | None = None  # None: a late message answers the open question
 
     def string(self, key: str, lang: str, **values: Any) -> str:
         """A bot string in `lang`, with `{min}`-style values filled in."""

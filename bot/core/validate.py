@@ -209,6 +209,9 @@ def check_global(bundle: Bundle, report: Report) -> None:
             report("D040", (key,), _module_hint(bundle, target), setting=key, target=target)
     for intent in cfg.intents.values():
         _check_intent(bundle, intent, report)
+    if cfg.returning is not None and not bundle.has(cfg.returning.dialogue):
+        report("D072", ("returning", "dialogue"),
+               _module_hint(bundle, cfg.returning.dialogue), target=cfg.returning.dialogue)
     for i, flag in enumerate(cfg.requires):
         if flag not in cfg.consent:
             report("D027", ("requires", i), suggest(flag, cfg.consent, "consent flag"),

@@ -234,6 +234,8 @@ CASES: dict[str, tuple[dict[str, str | bytes], Where]] = {
     "D070": _case({"m.yaml": _SCRIPT.replace("TEXT", "{x:story}")}, "m.yaml", '"{x:story}"'),
     "D071": _case({"m.yaml": _SCRIPT.replace("TEXT", "When {x:when}")}, "m.yaml",
                   '"When {x:when}"'),
+    "D072": _case({"_global.yaml": MIN_GLOBAL + "returning: {after_hours: 6, dialogue: nope}\n"},
+                  "_global.yaml", "nope}"),
     "W305": _case({"m.yaml": _module(_GO + "  b:\n    say: [One., Two., Three.]\n    goto: c\n"
                                      "  c:\n    say: [Four., Five.]\n    end: true\n")},
                   "m.yaml", "b}"),
