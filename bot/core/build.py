@@ -120,6 +120,7 @@ def build_dialogue(ld: Loaded, default_languages: tuple[str, ...]) -> Dialogue:
         states={n: _state(n, s, ("states", n)) for n, s in d["states"].items()},
         source=ld,
         safety_gate=bool(d.get("safety_gate")),
+        passes={k: tuple(v) for k, v in (d.get("passes") or {}).items()},
     )
 
 

@@ -211,6 +211,7 @@ def check_flow(bundle: Bundle, d: Dialogue, report: Report) -> None:
         return
     types = _types(bundle, d)
     always = {n for n, t in types.items() if t != "text"} | set(bundle.kept_variables())
+    always |= {n for x in bundle.dialogues.values() for n in x.passes.get(d.id, ())}  # handed
     kept_by = {x.id: set(x.keep) for x in bundle.dialogues.values()}
     inflow: dict[str, set[str]] = {d.start: set(always)}
     todo = [d.start]

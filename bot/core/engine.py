@@ -396,10 +396,12 @@ class _Run(SafetySteps):
             return
         self.push(module, return_to or self.stack[-1].state)
 
-    def push(self, module: str, return_to: str | None) -> None:
+    def push(self, module: str, return_to: str | None,
+             handed: tuple[str, ...] = ()) -> None:
         dialogue = self.c.dialogues.get(module) or self.c.dialogues[self.c.config.menu]
         for name, value in dialogue.defaults:
-            self.vars[name] = value
+            if name not in handed:  # handed over by the module before: keep its value
+                self.vars[name] = value
         for name, value in dialogue.kept_defaults:
             self.vars.setdefault(name, value)
         self.stack.append(Frame(dialogue.id, dialogue.model.start, return_to))
@@ -453,8 +455,10 @@ class _Run(SafetySteps):
     def finish(self, dialogue: CompiledDialogue, next_module: str | None) -> None:
         """The current dialogue reached an end state."""
         finished = self.stack.pop()
+        handed = dialogue.model.passes.get(next_module or "", ()) if not self.stack else ()
         for name, _ in dialogue.defaults:
-            self.vars.pop(name, None)
+            if name not in handed:
+                self.vars.pop(name, None)
         self.history = [h for h in self.history if h.depth <= len(self.stack)]
         if next_module and self.stack:  # a sub-dialogue leaves every module, like cancel:
             self.start_top(next_module)  # their answers go, as on the way to the menu
@@ -463,7 +467,7 @@ class _Run(SafetySteps):
             self.out.append(Ended(finished.module))
             self.stack.clear()
             self.forget_text(next_module)
-            self.push(next_module, None)
+            self.push(next_module, None, handed)
         elif self.stack:
             parent = self.stack[-1]
             caller = self.c.dialogues[parent.module]

@@ -153,6 +153,10 @@ DIALOGUE = Obj("dialogue", {
     "safety_gate": Field(Bool(description=(
         "true for a module that coaches saying something to another person: after someone "
         "discloses harm, it first asks (the safety gate) whether that would be safe"))),
+    "passes": Field(MapOf(ListOf(_name), NAME, NAME_HINT, description=(
+        "The hand-over: for a module this one starts next (`end: {next: dear_man}`), the "
+        "variables it passes on. That module declares them, so it can start from what "
+        "was already said instead of asking again."))),
     "states": Field(MapOf(Ref(lambda: STATE), NAME, NAME_HINT), True),
 }, description="A relbot module.")
 

@@ -128,6 +128,9 @@ class Dialogue:
     states: Mapping[str, State]
     source: Loaded | None = None
     safety_gate: bool = False  # coaches saying something to someone: the gate asks first
+    #: The hand-over: module this one starts next (`end: {next}`) -> the variables it
+    #: passes on, which that module declares and so does not ask for again.
+    passes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def file(self) -> str:

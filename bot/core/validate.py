@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core.checks_flow import MAX_TEXT, check_flow, check_texts, check_variables
+from bot.core.checks_handover import check_passes
 from bot.core.checks_reach import check_reachability
 from bot.core.checks_safety import (
     check_gate,
@@ -197,7 +198,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[str]:
 CHECKS: tuple[Callable[[Bundle, Dialogue, Report], None], ...] = (
     check_kinds, check_targets, check_branches, check_buttons, check_intents,
     check_reachability, check_loops, check_variables, check_flow, check_texts,
-    check_safety_states, check_turn_length,
+    check_safety_states, check_turn_length, check_passes,
 )
 
 

@@ -236,6 +236,14 @@ CASES: dict[str, tuple[dict[str, str | bytes], Where]] = {
                   '"When {x:when}"'),
     "D072": _case({"_global.yaml": MIN_GLOBAL + "returning: {after_hours: 6, dialogue: nope}\n"},
                   "_global.yaml", "nope}"),
+    "D073": _case({"m.yaml": _module(_GO.replace("Ready.", "Ready {x}.") + _END,
+                                     head="variables: {x: 0}\npasses: {menu: [x]}\n")},
+                  "m.yaml", "menu: [x]"),
+    "D074": _case({"m.yaml": _module(_GO.replace("Ready.", "Ready {x}.")
+                                     + "  b:\n    end: {next: n}\n",
+                                     head="variables: {x: 0}\npasses: {n: [x]}\n"),
+                   "n.yaml": "dialogue: n\ntitle: N\nstart: a\nstates:\n  a:\n    end: true\n"},
+                  "m.yaml", "x]}"),
     "W305": _case({"m.yaml": _module(_GO + "  b:\n    say: [One., Two., Three.]\n    goto: c\n"
                                      "  c:\n    say: [Four., Five.]\n    end: true\n")},
                   "m.yaml", "b}"),
