@@ -27,6 +27,7 @@ scripts.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -146,12 +147,15 @@ def parse_spec(spec: str) -> tuple[str, str] | None:
     return role, end or ROLES[role]
 
 
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
-    """Lower case, no accents, apostrophes and punctuation as spaces: for matching."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(ch if ch.isalnum() else " " for ch in decomposed
-                   if not unicodedata.combining(ch))
-    return " ".join(kept.split())
+    """Lower case, no accents, apostrophes and punctuation as spaces: for matching
+    lead-ins and words, which are all Latin letters (other scripts fold to nothing)."""
+    plain = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore")
+    return _NOT_WORD.sub(" ", plain.decode("ascii")).strip()
 
 
 def _cut_words(text: str, count: int) -> str:
@@ -217,6 +221,21 @@ def _soften(text: str) -> str:
     return text
 
 
+_CLITICS = frozenset(("que", "me", "te", "se", "lo", "la", "le", "nos", "les", "los", "las",
+                      "no"))
+_PAST_SUBJUNCTIVE = ("ara", "aras", "aran", "ase", "ases", "asen", "iera", "ieras", "ieran",
+                     "iese", "ieses", "iesen", "ramos", "semos")
+
+
+def _past_subjunctive(text: str) -> bool:
+    """True when the first verb of a Spanish request is in the past subjunctive
+    ("que me avisaras"), which takes "¿te parecería bien que ...?"."""
+    for word in _fold(text).split():
+        if word not in _CLITICS:
+            return word.endswith(_PAST_SUBJUNCTIVE)
+    return False
+
+
 def _capitalise(text: str) -> str:
     for i, ch in enumerate(text):
         if ch.isalpha():
@@ -242,6 +261,8 @@ def _part(lang: str, role: str, value: object) -> tuple[str, str] | None:
         lead = _es_feeling_lead(text)
     if lang == "es" and role == "ask" and write is None and _fold(text).startswith("que "):
         lead = "¿te parece bien"  # present with the subjunctive: "que me avises"
+    if lang == "es" and lead.startswith("¿te parece bien") and _past_subjunctive(text):
+        lead = lead.replace("parece", "parecería")  # "que me avisaras": parecería
     return lead, text
 
 

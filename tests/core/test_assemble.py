@@ -178,6 +178,10 @@ def test_dear_man_reads_as_sentences(lang: str, data: st.DataObject) -> None:
             ("need", ".", "respeto"), ("ask", "?", "que me avises antes")],
      "Cuando cancelaste los planes, siento miedo, porque necesito respeto. "
      "¿Te parece bien que me avises antes?"),
+    ("es", [("when", ",", "no me avisaste"), ("feel", ",", "me siento sola"),
+            ("need", ".", "poder contar contigo"), ("ask", "?", "me gustaría que me avisaras")],
+     "Cuando no me avisaste, me siento sola, porque necesito poder contar contigo. "
+     "¿Te parecería bien que me avisaras?"),
     ("en", [("sentence", ".", "Last Friday you came home at 1am without texting"),
             ("feel", ".", "I feel scared and alone when that happens"),
             ("sentence", ".", "I'm asking you to text me next time")],
