@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from bot.core.compile import CompiledBundle, normalize
 from bot.core.types import (
@@ -78,12 +79,14 @@ class Conversation:
     """Applies incoming events for many people; safe to call concurrently."""
 
     def __init__(self, store: Store, compiled: CompiledBundle, screen: Screen,
-                 render: Renderer, on_flag: Callable[[str], None] | None = None) -> None:
+                 render: Renderer, on_flag: Callable[[str], None] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.compiled = compiled
         self.screen = screen
         self.render = render
         self.on_flag = on_flag  # told each flag's category (metrics count them), never text
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def language_for(self, user: UserRecord | None, language_code: str | None,
                      compiled: CompiledBundle | None = None) -> str:
@@ -111,7 +114,8 @@ class Conversation:
             outputs: tuple[Output, ...] = ()
             urgent = False
             if incoming.event is not None:
-                turn = take_turn(compiled, self.screen, session, incoming.event)
+                event = self.with_time_away(incoming.event, user)
+                turn = take_turn(compiled, self.screen, session, event)
                 if turn.flag is not None:  # the category only: never the text
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
@@ -144,6 +148,17 @@ class Conversation:
         ended = () if leaving else tuple(o.module for o in outputs if isinstance(o, Ended))
         return Handled(stale_text=stale, language=session.language, urgent=urgent,
                        ended=ended)
+
+    def with_time_away(self, event: Event, user: UserRecord) -> Event:
+        """Typed text carries the hours since the person last wrote (the core has no
+        clock): after a long gap, `returning` greets them before taking it as an answer."""
+        if not isinstance(event, Typed) or user.updated_at is None:
+            return event
+        last = user.updated_at
+        if last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        hours = (self.clock() - last).total_seconds() / 3600
+        return replace(event, away_hours=max(hours, 0.0))
 
     async def apply_settings(self, tx: Transaction, user: UserRecord,
                              outputs: tuple[Output, ...], *, leaving: bool = False

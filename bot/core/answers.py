@@ -1,14 +1,15 @@
 """Checking a typed answer against what a question accepts.
 
 Pure functions, separate from the step: a question (`ask`) accepts text of a bounded
-length, a number in a range, a 0-10 scale or yes/no. The result is either the value to
-store or the name of the standard re-prompt (a key of `_global.yaml`'s strings) with
-the values it shows, e.g. ("scale", {"min": "0", "max": "10"}).
+length (not a bare menu digit), a number in a range, a 0-10 scale or yes/no. The
+result is either the value to store or the name of the standard re-prompt (a key of
+`_global.yaml`'s strings) with the values it shows, e.g. ("scale", {"min": "0", "max": "10"}).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,11 @@ def clean_text(text: str) -> str:
     return text.strip()
 
 
+# A bare "6" or "2." typed where words are asked for is a habit from numbered menus,
+# not an answer: it would end up in a script as "Would you be willing to 6?".
+_MENU_DIGIT = re.compile(r"\s*\d{1,2}\s*[.)]?\s*")
+
+
 def check_answer(ask: Ask, text: str, key: str, yes_no: Mapping[str, bool]) -> Checked:
     """(value, None) if `text` answers `ask`, else (None, (re-prompt key, its values)).
 
@@ -41,6 +47,8 @@ def check_answer(ask: Ask, text: str, key: str, yes_no: Mapping[str, bool]) -> C
             return None, ("text_empty", {})
         if len(text) > ask.max_length:
             return None, ("text_too_long", {"max": ask.max_length})
+        if _MENU_DIGIT.fullmatch(text):
+            return None, ("text_number", {})
         return text, None
     if ask.kind == "yes_no":
         answer = yes_no.get(key)

@@ -18,6 +18,7 @@ from bot.core.model import (
     Gate,
     GlobalConfig,
     IntentAction,
+    Returning,
     SafetyConfig,
     Save,
     State,
@@ -89,6 +90,7 @@ def _state(name: str, data: dict[str, Any], path: Path) -> State:
             ask.get("max"),
             text(ask["retry"], (*path, "ask", "retry")) if "retry" in ask else None,
             (*path, "ask"),
+            bool(ask.get("practice", False)),
         ) if ask else None,
         goto=data.get("goto"),
         branch=tuple(Arm(a.get("if"), a["goto"], (*path, "branch", i))
@@ -118,6 +120,7 @@ def build_dialogue(ld: Loaded, default_languages: tuple[str, ...]) -> Dialogue:
         states={n: _state(n, s, ("states", n)) for n, s in d["states"].items()},
         source=ld,
         safety_gate=bool(d.get("safety_gate")),
+        passes={k: tuple(v) for k, v in (d.get("passes") or {}).items()},
     )
 
 
@@ -135,6 +138,8 @@ def build_global(ld: Loaded) -> GlobalConfig:
         source=ld,
         requires=tuple(d.get("requires") or ()),
         safety=_safety(d["safety"]) if "safety" in d else None,
+        returning=Returning(float(d["returning"]["after_hours"]), d["returning"]["dialogue"],
+                            ("returning",)) if "returning" in d else None,
     )
 
 

@@ -1,9 +1,11 @@
 """Checks on what flows through a dialogue: variables, conditions, and texts.
 
 Part of the named checks (`bot.core.validate` runs them all): every variable is
-declared and used with its type, conditions parse, a `{variable}` is shown only after
-something can have set it, every text has English and its translations, and no text
-can outgrow Telegram's 4096 characters once its variables are filled in.
+declared and used with its type, conditions parse, a script text (`{name:part}`
+placeholders, joined by `bot.core.assemble`) names known parts and nothing else, a
+`{variable}` is shown only after something can have set it, every text has English
+and its translations, and no text can outgrow Telegram's 4096 characters once its
+variables are filled in.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.core import expr
+from bot.core.assemble import ROLES, parse_spec
 from bot.core.diagnostics import Key
 from bot.core.loader import Path
 from bot.core.model import Bundle, Dialogue, State, Text
 from bot.core.suggest import closest, did_you_mean
 
 __all__ = [
-    "MAX_TEXT", "Report", "check_flow", "check_texts", "check_variables", "did_you_mean",
-    "placeholders",
+    "MAX_TEXT", "Report", "UnknownPart", "check_flow", "check_texts", "check_variables",
+    "did_you_mean", "placeholders", "script_mixed",
 ]
 
 MAX_TEXT = 4096  # Telegram's limit for one message
@@ -76,16 +79,33 @@ def _all_texts(d: Dialogue) -> Iterator[tuple[State | None, Text]]:
             yield None, t
 
 
+class UnknownPart(ValueError):
+    """A `{name:role}` placeholder whose role is not a script part."""
+
+
 def placeholders(words: str) -> list[str]:
-    """Names in `{name}` placeholders; raises ValueError on malformed braces."""
+    """Names in `{name}` and `{name:part}` placeholders; raises ValueError on malformed
+    braces (UnknownPart for a `:role` that is no script part)."""
     out = []
     for _, name, spec, conv in string.Formatter().parse(words):
         if name is None:
             continue
-        if not name.isidentifier() or spec or conv:
+        if not name.isidentifier() or conv:
             raise ValueError(f"'{{{name}}}' is not a plain {{variable}}")
+        if spec and parse_spec(spec) is None:
+            raise UnknownPart(spec)
         out.append(name)
     return out
+
+
+def script_mixed(words: str) -> bool:
+    """True when a text with script parts also holds other words or plain placeholders
+    (a script text is only parts: `assemble` writes the words between them)."""
+    parsed = list(string.Formatter().parse(words))
+    parts = [spec for _, name, spec, _ in parsed if name is not None]
+    if not any(parts):
+        return False
+    return not all(parts) or any(lit.strip() for lit, _, _, _ in parsed)
 
 
 def check_variables(bundle: Bundle, d: Dialogue, report: Report) -> None:
@@ -135,9 +155,14 @@ def check_variables(bundle: Bundle, d: Dialogue, report: Report) -> None:
         for words in t.variants.values():
             try:
                 used = placeholders(words)
+            except UnknownPart as exc:
+                report("D070", t.path, part=str(exc), parts=", ".join(ROLES))
+                continue
             except ValueError as exc:
                 report("D025", t.path, problem=str(exc))
                 continue
+            if script_mixed(words):
+                report("D071", t.path)
             for name in used:
                 if need(name, t.path, "text"):
                     read.add(name)
@@ -186,6 +211,7 @@ def check_flow(bundle: Bundle, d: Dialogue, report: Report) -> None:
         return
     types = _types(bundle, d)
     always = {n for n, t in types.items() if t != "text"} | set(bundle.kept_variables())
+    always |= {n for x in bundle.dialogues.values() for n in x.passes.get(d.id, ())}  # handed
     kept_by = {x.id: set(x.keep) for x in bundle.dialogues.values()}
     inflow: dict[str, set[str]] = {d.start: set(always)}
     todo = [d.start]

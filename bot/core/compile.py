@@ -19,6 +19,7 @@ from typing import Any
 from transitions import Machine
 
 from bot.core import expr
+from bot.core.assemble import assemble, parse_spec
 from bot.core.model import (
     Arm,
     Bundle,
@@ -56,15 +57,26 @@ def normalize(words: str) -> str:
 
 
 class CompiledText:
-    """A text split into literal and `{variable}` pieces, per language."""
+    """A text split into literal and `{variable}` pieces, per language.
+
+    A text whose placeholders name a script part (`{dm_describe:sentence}`) is a script:
+    it renders through `bot.core.assemble`, which joins what the person typed into
+    sentences (the validator makes sure such a text holds nothing but parts).
+    """
 
     __slots__ = ("_pieces",)
 
     def __init__(self, text: Text) -> None:
-        self._pieces: dict[str, tuple[tuple[str, str | None], ...] | str] = {}
+        self._pieces: dict[str, _Pieces] = {}
         for lang, words in text.variants.items():
-            parts = tuple((lit, name) for lit, name, _, _ in string.Formatter().parse(words))
-            if all(name is None for _, name in parts):
+            parsed = tuple(string.Formatter().parse(words))
+            parts = tuple((lit, name) for lit, name, _, _ in parsed)
+            script = tuple((name, parse_spec(spec)) for _, name, spec, _ in parsed
+                           if name is not None and spec)
+            if script and all(spec is not None for _, spec in script):
+                self._pieces[lang] = _Script(tuple(
+                    (name, spec[0], spec[1]) for name, spec in script if spec is not None))
+            elif all(name is None for _, name in parts):
                 self._pieces[lang] = "".join(lit for lit, _ in parts)
             else:
                 self._pieces[lang] = parts
@@ -80,7 +92,18 @@ class CompiledText:
         pieces = self._pieces.get(lang) or self._pieces.get("en", "")
         if isinstance(pieces, str):
             return pieces
+        if isinstance(pieces, _Script):
+            return assemble(lang, [(role, end, variables.get(name))
+                                   for name, role, end in pieces.parts])
         return "".join(lit + (_show(variables.get(name)) if name else "") for lit, name in pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    parts: tuple[tuple[str, str, str], ...]  # (variable, role, end mark)
+
+
+_Pieces = str | tuple[tuple[str, str | None], ...] | _Script
 
 
 def _show(value: Any) -> str:

@@ -266,6 +266,28 @@ CODES: dict[str, Descriptor] = {
            "more than 100 *aliases, or anchors that expand to millions of values",
            "Write the repeated parts out instead of using &anchors and *aliases (at most "
            "100 aliases and 200,000 values per file)."),
+        _D("D070", E, "Unknown script part", "'{part}' is not a script part ({parts})",
+           "say: {en: \"{dm_describe:story}\"}",
+           "Name one of the parts in the message, optionally with the mark that ends it: "
+           "{dm_express:feel.}"),
+        _D("D071", E, "Script parts mixed with other words",
+           "a script text holds only `{{name:part}}` placeholders",
+           "say: {en: \"When {is_observation:when} I feel {is_feeling_words:feel}\"}",
+           "Leave out the words between the parts: each part writes its own lead-in "
+           "(\"When\", \"I feel\") and punctuation. Put other words in a message of their own."),
+        _D("D072", E, "`returning` names no dialogue",
+           "returning: no module '{target}'",
+           "returning: {after_hours: 6, dialogue: welcom_back}",
+           "Name a module of this folder (its file name without .yaml)."),
+        _D("D073", E, "Hand-over to a module this one never starts",
+           "passes to '{target}', but no `end: {{next: {target}}}` here starts it",
+           "passes: {dear_mann: [situation]}",
+           "Name a module this one starts next with `end: {next: ...}`, or add that ending."),
+        _D("D074", E, "Hand-over the receiving module does not declare",
+           "'{target}' does not declare '{name}', so it cannot use what is passed",
+           "passes: {dear_man: [situation]}   with no `situation` under dear_man's variables",
+           "Declare the variable in the receiving module's `variables:` (with the same "
+           "kind of value) and use it there."),
         _D("W301", W, "Missing translation", "missing '{lang}' translation",
            "say: {en: Hello}   in a module whose languages are [en, es]",
            "Add the missing language; people see the English until then."),
@@ -280,6 +302,11 @@ CODES: dict[str, Descriptor] = {
            "checked {day}, more than a year before the newest check ({newest})",
            "checked: 2025-01-10   when the newest check in the file is 2026-11-29",
            "Check the number against its `source` again, then update `checked:`."),
+        _D("W305", W, "More than four messages at once",
+           "one tap or answer here brings {count} messages (at most {most}): {way}",
+           "a result, its explanation, a tip, a note, a save message and the next question",
+           "Join short messages into one, move a note to where the person asks for it, or "
+           "let a button lead to the rest."),
     )
 }
 

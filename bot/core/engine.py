@@ -154,6 +154,8 @@ class _Run(SafetySteps):
                 return _UNCHANGED
             self.choose(dialogue, state, event.choice)
         elif isinstance(event, Typed):
+            if self.returned(event):
+                return None
             self.typed(dialogue, state, clean_text(event.text))
         elif isinstance(event, IntentInvoked):
             if not self.invoke(event.name):
@@ -165,6 +167,19 @@ class _Run(SafetySteps):
             self.traced(dialogue.id, state.name, "timeout", target)
             self.enter(target)
         return None
+
+    def returned(self, event: Typed) -> bool:
+        """Back after hours or days, mid-question: greet first (the `returning` module)
+        and re-ask afterwards; what they typed ("hi, I'm back") is not the answer."""
+        back = self.c.config.returning
+        if back is None or event.away_hours < back.after_hours or not self.stack:
+            return False
+        if back.dialogue not in self.c.dialogues or self.c.in_safety(self.stack) is not None:
+            return False
+        if any(f.module == back.dialogue for f in self.stack):
+            return False
+        self.call(back.dialogue, return_to=self.stack[-1].state)
+        return True
 
     def where(self) -> tuple[CompiledDialogue, CompiledState] | None:
         """The dialogue and state the person is in, or None when idle (or unknown)."""
@@ -181,6 +196,9 @@ class _Run(SafetySteps):
     def typed(self, dialogue: CompiledDialogue, state: CompiledState, text: str) -> None:
         key = normalize(text) if len(text) <= 200 else ""
         intent = self.c.intent_words.get(self.lang, {}).get(key)
+        ask = state.source.ask
+        if ask is not None and ask.practice and intent != "sos":
+            intent = None  # a practised line ("Stop.") is the person's words, not a command
         if intent and self.resolve(intent) is not None:
             self.invoke(intent)
             return
@@ -378,10 +396,12 @@ class _Run(SafetySteps):
             return
         self.push(module, return_to or self.stack[-1].state)
 
-    def push(self, module: str, return_to: str | None) -> None:
+    def push(self, module: str, return_to: str | None,
+             handed: tuple[str, ...] = ()) -> None:
         dialogue = self.c.dialogues.get(module) or self.c.dialogues[self.c.config.menu]
         for name, value in dialogue.defaults:
-            self.vars[name] = value
+            if name not in handed:  # handed over by the module before: keep its value
+                self.vars[name] = value
         for name, value in dialogue.kept_defaults:
             self.vars.setdefault(name, value)
         self.stack.append(Frame(dialogue.id, dialogue.model.start, return_to))
@@ -435,8 +455,10 @@ class _Run(SafetySteps):
     def finish(self, dialogue: CompiledDialogue, next_module: str | None) -> None:
         """The current dialogue reached an end state."""
         finished = self.stack.pop()
+        handed = dialogue.model.passes.get(next_module or "", ()) if not self.stack else ()
         for name, _ in dialogue.defaults:
-            self.vars.pop(name, None)
+            if name not in handed:
+                self.vars.pop(name, None)
         self.history = [h for h in self.history if h.depth <= len(self.stack)]
         if next_module and self.stack:  # a sub-dialogue leaves every module, like cancel:
             self.start_top(next_module)  # their answers go, as on the way to the menu
@@ -445,7 +467,7 @@ class _Run(SafetySteps):
             self.out.append(Ended(finished.module))
             self.stack.clear()
             self.forget_text(next_module)
-            self.push(next_module, None)
+            self.push(next_module, None, handed)
         elif self.stack:
             parent = self.stack[-1]
             caller = self.c.dialogues[parent.module]

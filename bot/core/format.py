@@ -52,7 +52,10 @@ _dialogue_ref = Str(NAME, NAME_HINT, description="a module id (its file name wit
 TEXT = Union(
     [(str, Str(description="English text")),
      (dict, MapOf(Str(), LANG_PATTERN, "two-letter language codes like en, es"))],
-    description="Text a person reads: `en: ...` and other languages, or plain English text.",
+    description=("Text a person reads: `en: ...` and other languages, or plain English text. "
+                 "`{name}` shows a variable; a text of only script parts, like "
+                 "`{is_observation:when} {is_feeling_words:feel}`, joins what the person "
+                 "typed into sentences (parts: sentence, when, feel, need, ask)."),
 )
 _texts = OneOrList(TEXT, description="One text, or a list of texts (one chat bubble each).")
 _words = MapOf(ListOf(Str()), LANG_PATTERN, "two-letter language codes like en, es",
@@ -81,6 +84,9 @@ ASK = Obj("ask", {
     "min": Field(Num(description="number/scale: smallest accepted")),
     "max": Field(Num(description="number/scale: largest accepted")),
     "retry": Field(TEXT),
+    "practice": Field(Bool(description=(
+        "true where the person types words they are practising: typed words such as stop "
+        "or menu are their answer, not a command (/cancel and sos still work)"))),
 }, description="Wait for typed text, check it, store it in a variable (`into`).")
 
 ARM = Obj("branch_arm", {
@@ -147,6 +153,10 @@ DIALOGUE = Obj("dialogue", {
     "safety_gate": Field(Bool(description=(
         "true for a module that coaches saying something to another person: after someone "
         "discloses harm, it first asks (the safety gate) whether that would be safe"))),
+    "passes": Field(MapOf(ListOf(_name), NAME, NAME_HINT, description=(
+        "The hand-over: for a module this one starts next (`end: {next: dear_man}`), the "
+        "variables it passes on. That module declares them, so it can start from what "
+        "was already said instead of asking again."))),
     "states": Field(MapOf(Ref(lambda: STATE), NAME, NAME_HINT), True),
 }, description="A relbot module.")
 
@@ -160,6 +170,15 @@ GLOBAL = Obj("global", {
     "intents": Field(Obj("global_intents", {n: Field(INTENT_ACTION) for n in INTENT_NAMES})),
     "words": Field(MapOf(_words, r"yes|no", "yes or no")),
     "strings": Field(MapOf(TEXT)),
+    "returning": Field(Obj("returning", {
+        "after_hours": Field(Num(description="hours away after which a typed message is a "
+                                             "return, not the answer to the open question"),
+                             True),
+        "dialogue": Field(_dialogue_ref, True),
+    }, description=("Someone who comes back after `after_hours` and types, while a question "
+                    "is open, gets `dialogue` first (a greeting that asks whether to carry on): "
+                    "their message is not taken as the answer. It ends to carry on, or "
+                    "`end: {next: menu}`."))),
     "safety": Field(Obj("safety", {
         "routes": Field(Obj("routes", {c: Field(_dialogue_ref) for c in CATEGORIES},
                             description="The module each kind of disclosure interrupts "
@@ -216,6 +235,7 @@ RESOURCES = Obj("resources", {
 }, description="Crisis lines per country (resources.yaml).")
 
 STEP = Obj("step", {
+    "away_hours": Field(Num(description="with `type`: hours since the person's last message")),
     "press": Field(Str(description="a button label or id")),
     "type": Field(Union([(str, Str()), ((int, float), Num())])),
     "intent": Field(Enum(INTENT_NAMES)),

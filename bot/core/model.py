@@ -56,6 +56,9 @@ class Ask:
     max: float | None = None
     retry: Text | None = None
     path: Path = ()
+    #: Typed words here are the person's own (a line they practise): "stop" or "menu"
+    #: is an answer, not a command. Commands (/cancel) and the word sos still work.
+    practice: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,9 @@ class Dialogue:
     states: Mapping[str, State]
     source: Loaded | None = None
     safety_gate: bool = False  # coaches saying something to someone: the gate asks first
+    #: The hand-over: module this one starts next (`end: {next}`) -> the variables it
+    #: passes on, which that module declares and so does not ask for again.
+    passes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -151,6 +157,16 @@ class SafetyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Returning:
+    """A typed message after `after_hours` away, while a question is open, first runs
+    `dialogue` (which ends to carry on, or goes to the menu) instead of answering."""
+
+    after_hours: float
+    dialogue: str
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
 class GlobalConfig:
     languages: tuple[str, ...]
     start: str
@@ -162,6 +178,7 @@ class GlobalConfig:
     source: Loaded | None = None
     requires: tuple[str, ...] = ()  # consent flags needed for modules other than `start`
     safety: SafetyConfig | None = None  # None: a flag opens the `sos` intent instead
+    returning: Returning | None = None  # None: a late message answers the open question
 
     def string(self, key: str, lang: str, **values: Any) -> str:
         """A bot string in `lang`, with `{min}`-style values filled in."""

@@ -84,7 +84,7 @@ def _action(step_data: dict[str, Any], session: Session,
         labels = ", ".join(c.label.render(lang, session.vars) for c in state.choices.values())
         return None, f"press '{wanted}': no such button; buttons are: {labels}"
     if "type" in step_data:
-        return Typed(str(step_data["type"])), None
+        return Typed(str(step_data["type"]), float(step_data.get("away_hours") or 0)), None
     if "intent" in step_data:
         return IntentInvoked(step_data["intent"]), None
     if step_data.get("timeout"):

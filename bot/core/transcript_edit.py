@@ -146,6 +146,10 @@ def update_text(text: str, ld: Loaded, compiled: CompiledBundle, stepper: Steppe
         start, end = offset(line, column), offset(end_line, end_column)
         if end_line > line:  # a block list: YAML ends it at the next token, lines below
             end = start + len(text[start:end].rstrip())
+            if text[start:start + 1] == "-":  # a block list may sit at its key's indent,
+                colon = text.rfind(":", 0, start)  # where a flow list may not: put the
+                edits.append((colon + 1, end, " " + _value(value)))  # new one after `key:`
+                return
         edits.append((start, end, _value(value)))
 
     for ti, transcript in enumerate(data["transcripts"]):

@@ -42,6 +42,9 @@ class Pressed:
 @dataclass(frozen=True, slots=True)
 class Typed:
     text: str
+    #: Hours since the person's previous message, from the adapter's clock (0: unknown
+    #: or just now). The core never reads a clock; `_global.yaml`'s `returning` uses it.
+    away_hours: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core.checks_flow import MAX_TEXT, check_flow, check_texts, check_variables
+from bot.core.checks_handover import check_passes
 from bot.core.checks_reach import check_reachability
 from bot.core.checks_safety import (
     check_gate,
@@ -20,6 +21,7 @@ from bot.core.checks_safety import (
     check_routes,
     check_safety_states,
 )
+from bot.core.checks_turn import check_turn_length
 from bot.core.diagnostics import CODES, Diagnostic, Key
 from bot.core.loader import Loaded, Path
 from bot.core.model import Bundle, Dialogue
@@ -32,7 +34,8 @@ MAX_LABEL = 64  # longer labels are cut off on phones
 MAX_BUTTONS = 100  # Telegram's limit for one inline keyboard
 MAX_CHOICE_ID = 24  # callback data is "<step>:<id>", and must stay within 64 bytes
 REQUIRED_STRINGS = (  # every string the engine and the Telegram adapter show
-    "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "number",
+    "choose_button", "choose_button_after_text", "text_empty", "text_too_long", "text_number",
+    "number",
     "scale", "yes_no", "no_back", "idle", "stale_button", "unsupported", "group_chat",
     "language_prompt",
     "privacy", "delete_confirm", "delete_yes", "delete_no", "delete_done", "delete_kept",
@@ -195,7 +198,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[str]:
 CHECKS: tuple[Callable[[Bundle, Dialogue, Report], None], ...] = (
     check_kinds, check_targets, check_branches, check_buttons, check_intents,
     check_reachability, check_loops, check_variables, check_flow, check_texts,
-    check_safety_states,
+    check_safety_states, check_turn_length, check_passes,
 )
 
 
@@ -207,6 +210,9 @@ def check_global(bundle: Bundle, report: Report) -> None:
             report("D040", (key,), _module_hint(bundle, target), setting=key, target=target)
     for intent in cfg.intents.values():
         _check_intent(bundle, intent, report)
+    if cfg.returning is not None and not bundle.has(cfg.returning.dialogue):
+        report("D072", ("returning", "dialogue"),
+               _module_hint(bundle, cfg.returning.dialogue), target=cfg.returning.dialogue)
     for i, flag in enumerate(cfg.requires):
         if flag not in cfg.consent:
             report("D027", ("requires", i), suggest(flag, cfg.consent, "consent flag"),

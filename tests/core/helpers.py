@@ -48,6 +48,7 @@ _STRINGS = {  # what the engine shows; every other required string gets a stand-
     "choose_button": "Tap a button.",
     "text_empty": "Type a few words.",
     "text_too_long": "At most {max} characters.",
+    "text_number": "Say it in words.",
     "number": "A number from {min} to {max}.",
     "scale": "A whole number from {min} to {max}.",
     "yes_no": "Yes or no.",

@@ -70,6 +70,8 @@ def _case(files: dict[str, str], file: str, snippet: str, nth: int = 0
     return files, _where(file, files[file], snippet, nth)
 
 
+_SCRIPT = _module("  a:\n    say: Say it.\n    ask: {into: x, kind: text}\n    goto: b\n"
+                  '  b:\n    say: ["{x}", "TEXT"]\n    end: true\n', head='variables: {x: ""}\n')
 _D050 = MIN_GLOBAL + _ROUTES
 _D055 = MIN_GLOBAL + _ROUTES + "    someone_else: m\n  gate: {dialogue: m, when: harm_told}\n"
 _D053 = _module(_GO.replace("goto: b}", "goto: b, set: {country: FR}}") + _END,
@@ -229,6 +231,22 @@ CASES: dict[str, tuple[dict[str, str | bytes], Where]] = {
         {"m.yaml": _module(_GO.replace("Ready.", "Hello {name") + _END)},
         ("m.yaml", 6, 10, "Hello {name"),
     ),
+    "D070": _case({"m.yaml": _SCRIPT.replace("TEXT", "{x:story}")}, "m.yaml", '"{x:story}"'),
+    "D071": _case({"m.yaml": _SCRIPT.replace("TEXT", "When {x:when}")}, "m.yaml",
+                  '"When {x:when}"'),
+    "D072": _case({"_global.yaml": MIN_GLOBAL + "returning: {after_hours: 6, dialogue: nope}\n"},
+                  "_global.yaml", "nope}"),
+    "D073": _case({"m.yaml": _module(_GO.replace("Ready.", "Ready {x}.") + _END,
+                                     head="variables: {x: 0}\npasses: {menu: [x]}\n")},
+                  "m.yaml", "menu: [x]"),
+    "D074": _case({"m.yaml": _module(_GO.replace("Ready.", "Ready {x}.")
+                                     + "  b:\n    end: {next: n}\n",
+                                     head="variables: {x: 0}\npasses: {n: [x]}\n"),
+                   "n.yaml": "dialogue: n\ntitle: N\nstart: a\nstates:\n  a:\n    end: true\n"},
+                  "m.yaml", "x]}"),
+    "W305": _case({"m.yaml": _module(_GO + "  b:\n    say: [One., Two., Three.]\n    goto: c\n"
+                                     "  c:\n    say: [Four., Five.]\n    end: true\n")},
+                  "m.yaml", "b}"),
     "D026": (
         {
             "m.yaml": "dialogue: m\ntitle: {en: M, es: M}\nlanguages: [en, es]\nstart: a\n"

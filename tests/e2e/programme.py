@@ -52,7 +52,7 @@ def welcome_by_buttons(ana: Person, *, store: bool) -> None:
         ana.press("No, don't store them")
         _, menu = ana.expect("That's fine. Everything still works", MENU)
     assert "Daily check-in" in menu.button_texts
-    assert len(menu.button_texts) == 10
+    assert len(menu.button_texts) == 11
 
 
 def daily_checkin_by_buttons(ana: Person, db: Database, *, store: bool) -> None:
@@ -132,8 +132,7 @@ def daily_checkin_by_typing_in_spanish(bea: Person, db: Database) -> None:
     bea.send("Un paseo al mediodía")
     bea.expect(
         "Bien. Las cosas pequeñas como esa suman.",
-        "Gracias por hacer el registro en un día difícil.",
-        "Trátate hoy con la misma amabilidad",
+        "Gracias por hacer el registro en un día difícil. No es poca cosa. Trátate hoy",
         "Guardado con la fecha de hoy.",
         MENU_ES,
     )
