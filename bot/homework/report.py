@@ -32,7 +32,10 @@ def schedule_words(schedule: Schedule, language: str) -> str:
            ("daily", 14): "schedule_d14", ("weekdays", 14): "schedule_w14"}.get(
         (schedule.kind, schedule.days or 0))
     if key is not None:
-        return say(key, language)
+        words = say(key, language)
+        # In Spanish the label follows a colon or sits inside a sentence: no capital there
+        # (the buttons keep theirs).
+        return words[:1].lower() + words[1:] if language == "es" else words
     return f"{schedule.kind} × {schedule.days}"
 
 
@@ -48,14 +51,19 @@ def _day(moment: datetime) -> str:
     return f"{moment:%d/%m}"
 
 
+def _date(moment: datetime, language: str) -> str:
+    """A whole date as people write it: 2026-03-02 in English, 02/03/2026 in Spanish."""
+    return f"{moment:%d/%m/%Y}" if language == "es" else f"{moment:%Y-%m-%d}"
+
+
 def report_text(client: int, since: datetime, lines: Sequence[AssignmentLine],
                 shared: Sequence[Shared], language: str,
                 title: Callable[[str], str]) -> str:
     """The report in ``language``; ``title`` names a module in that language."""
-    out = [say("report_title", language, client=client, since=f"{since:%Y-%m-%d}"), ""]
+    out = [say("report_title", language, client=client, since=_date(since, language)), ""]
     for line in lines:
         planned = sum(1 for _ in occurrences(line.schedule))
-        last = (say("report_last", language, date=f"{max(line.done):%Y-%m-%d}")
+        last = (say("report_last", language, date=_date(max(line.done), language))
                 if line.done else "")
         out.append("• " + say("report_completion", language,
                               modules=", ".join(title(m) for m in line.modules),

@@ -114,7 +114,10 @@ class HomeworkDesk:
         async with self.store.transaction(user_id) as tx:
             user = await tx.load_user()
             chat_id = user.chat_id if user is not None else user_id
-            await self._send(tx, chat_id, say(key, self.language_for(user, None), **values))
+            language = self.language_for(user, None)
+            if isinstance(values.get("modules"), list | tuple):  # titles in their language
+                values["modules"] = ", ".join(self.title(m, language) for m in values["modules"])
+            await self._send(tx, chat_id, say(key, language, **values))
 
     # --- links (/start <payload>) ----------------------------------------------------
     async def open_link(self, user_id: int, payload: str
@@ -431,9 +434,8 @@ class HomeworkDesk:
                     if first is not None else "-")
             await self._edit(tx, chat_id, message_id,
                              say("accepted", language, therapist=name, first=when))
-            modules = ", ".join(answered.modules)
             return None, (answered.therapist_id, "told_accepted",
-                          {"client": tx.user_id, "modules": modules})
+                          {"client": tx.user_id, "modules": list(answered.modules)})
         if step == "d":
             answered = await tx.answer_assignment(offer_id, accept=False)
             if answered is None:

@@ -30,7 +30,8 @@ __all__ = ["READ_AGAIN", "SHOWN", "Built", "as_file", "build_progress", "build_r
            "series"]
 
 #: Saved results /progress offers to read again (the safety plan is not among them).
-READ_AGAIN = ("boundary_script", "i_statement", "rehearsal", "journal", "interindependence_map")
+READ_AGAIN = ("boundary_script", "i_statement", "rehearsal", "journal", "interindependence_map",
+              "trust_step", "steady_practice")
 SHOWN = 5  # saved results /progress shows; /export has them all
 _MAX_TEXT = 4000  # Telegram's limit is 4096 characters
 
@@ -123,8 +124,12 @@ async def build_progress(desk: HomeworkDesk, user_id: int, language_code: str | 
     summary = [say("progress_intro", language, since=f"{since:%d/%m/%Y}")]
     if moods:
         values = [int(v) for _, v in moods]
-        summary.append(say("progress_moods", language, count=len(values), low=min(values),
-                           high=max(values), last=values[-1]))
+        if min(values) == max(values):  # one check-in, or all alike: no range to give
+            summary.append(say("progress_mood_same", language, count=len(values),
+                               last=values[-1]))
+        else:
+            summary.append(say("progress_moods", language, count=len(values),
+                               low=min(values), high=max(values), last=values[-1]))
     if giving:
         summary.append(say("progress_balance", language, count=len(giving)))
     calls: list[tuple[str, dict[str, Any]]] = [("sendMessage",

@@ -153,7 +153,7 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     fake.wait_for(lambda: (fake.message(bea.id, offer.message_id).text or "")
                   .startswith("Accepted. Your first reminder comes"), 20, what="accepted")
     assert "20:00" in (fake.message(bea.id, offer.message_id).text or "")
-    ana.expect(f"Your client ({bea.id}) accepted: daily_checkin.")
+    ana.expect(f"Your client ({bea.id}) accepted: Daily check-in.")
 
     # Ana asks to hear when homework is done; the check-in (answers stored) counts, she is
     # told, and its rating is shared.
@@ -170,18 +170,18 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     assert "Su nota" not in (offer_es.text or "")
     cai.press("No, gracias")
     fake.wait_for(lambda: (fake.message(cai.id, offer_es.message_id).text or "")
-                  .startswith("Rechazado."), 20, what="declined")
+                  .startswith("Has dicho que no."), 20, what="declined")
     (told,) = ana.expect("An assignment you offered was not accepted.")
     assert str(cai.id) not in (told.text or "")
 
     # /clients and /report: the one who accepted, only what she agreed to.
     ana.command("clients")
-    (clients,) = ana.expect(f"Client {bea.id}: Daily check-in, done 1 time(s).")
+    (clients,) = ana.expect(f"Client {bea.id}: Daily check-in; times done: 1.")
     assert str(cai.id) not in (clients.text or "")
     ana.send(f"/report {bea.id}")
     report, chart, pdf = ana.expect(f"Report for client {bea.id}", "Check-ins over time",
                                     "The same report as a PDF")
-    assert "Daily check-in (Every day for 7 days): done 1 of 7 time(s)" in (report.text or "")
+    assert "Daily check-in (Every day for 7 days): done 1 of 7" in (report.text or "")
     assert "Check-in moods (0-10): " in (report.text or "") and " 8" in (report.text or "")
     assert chart.kind == "photo" and chart.file is not None and chart.file.content
     assert chart.file.content.startswith(b"\x89PNG")
@@ -194,7 +194,7 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     summary, own_chart, _ = bea.expect("What you've saved since",
                                            "How your check-ins changed over time.",
                                            "No scripts or journal entries saved yet.")
-    assert "Daily check-ins: 1. Your mood went from 8 to 8; the latest was 8." in (
+    assert "Daily check-ins: 1. Your mood: 8." in (
         summary.text or "")
     assert own_chart.file is not None and own_chart.file.content
     keep("progress-chart.png", own_chart.file.content)
@@ -222,7 +222,7 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     (nothing,) = dan.expect("Nothing is saved for you, so there is nothing to show yet.")
     assert "“About this bot”" in (nothing.text or "")
     cai.command("progress")
-    cai.expect("No hay nada guardado")
+    cai.expect("No estoy guardando nada tuyo")
 
     # Someone who is not a therapist cannot assign or look.
     dan.command("assign")
@@ -241,7 +241,7 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     fake.wait_for(lambda: "Spain (Madrid)" in fake.message(bea.id, offer2.message_id)
                   .button_texts, 20, what="the time zones")
     bea.press("Spain (Madrid)")
-    ana.expect(f"Your client ({bea.id}) accepted: balance_checkin.")
+    ana.expect(f"Your client ({bea.id}) accepted: Balance check-in.")
 
     # /sharing shows what Ana sees and stops it at once, past data included.
     bea.command("sharing")
@@ -345,8 +345,8 @@ def test_a_personal_daily_reminder_can_be_set_changed_and_stopped(
 
     eli.command("reminders")
     eli.expect("Un recordatorio para tu registro diario cada día a las 08:00")
-    eli.press("Detener mis recordatorios")
-    fake.wait_for(lambda: any((m.text or "").startswith("Hecho: no habrá más recordatorios")
+    eli.press("Desactivar mis recordatorios")
+    fake.wait_for(lambda: any((m.text or "").startswith("Hecho: ya no te enviaré recordatorios")
                               for m in eli.messages()), 20, what="stopped")
     assert db.query("SELECT COUNT(*) FROM reminders WHERE user_id = ?", eli.id) == [(0,)]
 

@@ -73,11 +73,15 @@ async def test_a_check_in_left_half_way_does_not_count_and_a_finished_one_does(
 
     await send(Started("daily_checkin"))
     await send(Typed("8"))
-    for _ in range(6):  # the first button each time, by its number, until it ends
-        async with store.transaction(CLIENT) as tx:
+    before = None
+    for _ in range(10):  # the first button each time, by its number, until it ends;
+        async with store.transaction(CLIENT) as tx:  # words where words are asked for
             user = await tx.load_user()
         assert user is not None
-        if Session.from_json(user.session).module != "daily_checkin":
+        session = Session.from_json(user.session)
+        if session.module != "daily_checkin":
             break
-        await send(Typed("1"))
+        at = session.stack[-1].state
+        await send(Typed("a short walk" if at == before else "1"))
+        before = at
     assert [d.module for d in await store.done_of(assignment)] == ["daily_checkin"]

@@ -26,12 +26,13 @@ def title(module: str) -> str:
 
 
 @pytest.mark.parametrize(("language", "words"), [
-    ("en", ["Report for client 42", "done 2 of 7 time(s), last on 2026-03-03",
+    ("en", ["Report for client 42", "done 2 of 7, last on 2026-03-03",
             "Check-in moods (0-10): 02/03 4, 03/03 6", "Balance check-ins",
             "04/03 sometimes / sometimes",
             "Shared in their own words:", "argued with mum"]),
-    ("es", ["Informe del cliente 42", "hecho 2 de 7 vez/veces, la última el 2026-03-03",
-            "Ánimo en los registros (0-10): 02/03 4, 03/03 6", "Cada día durante 7 días"]),
+    ("es", ["Informe del cliente 42", "hecho 2 de 7, la última vez el 03/03/2026",
+            "Ánimo en los registros (0-10): 02/03 4, 03/03 6", "(cada día durante 7 días)",
+            "desde el 02/03/2026"]),
 ])
 def test_the_report_says_completion_ratings_and_shared_words(
         language: str, words: list[str]) -> None:
@@ -44,7 +45,7 @@ def test_the_report_says_completion_ratings_and_shared_words(
 def test_without_ratings_the_report_says_so() -> None:
     text = report_text(42, T0, [AssignmentLine(["daily_checkin"], SCHEDULE, [])], [], "en",
                        title)
-    assert "done 0 of 7 time(s)" in text and "No check-in ratings yet." in text
+    assert "done 0 of 7" in text and "No check-in ratings yet." in text
     assert "own words" not in text
 
 
