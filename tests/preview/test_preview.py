@@ -140,9 +140,11 @@ def test_saving_the_file_reloads_it_keeps_the_chat_and_shows_diagnostics(
 
     expect(_current(page)).to_have_attribute("data-state", "note_offer")
 
-    # the state the chat was in is renamed: the module starts again, with a note
-    _edit(server.path, "\n  boundary:\n", "\n  boundry:\n")
+    # the state the chat is in is renamed: the module starts again, with a note (back to
+    # that state first, and only then the edit: the reload must find the chat there)
     page.click("#back")
+    expect(_current(page)).to_have_attribute("data-state", "boundary")
+    _edit(server.path, "\n  boundary:\n", "\n  boundry:\n")
     expect(page.locator("#log .note").first).to_have_text(
         "reloaded: the state daily_checkin.boundary is gone, so the module started again",
         timeout=RELOAD)
