@@ -204,6 +204,12 @@ def record_lags(fake: FakeTelegram, db: Database, people: Sequence[int]) -> list
     return lags
 
 
+#: How long after the moment a kill was decided a killed process's last request may still
+#: reach the fake: the kill is recorded just before the signal is sent, and a request
+#: already in the kernel's buffers arrives after it (seen: 1 ms).
+KILL_GRACE = 0.1
+
+
 def _in_flight_at_a_kill(fake: FakeTelegram, chat_id: int, message: BotMessage,
                          starts: Sequence[float]) -> bool:
     """The sendMessage that made `message` (which the bot never recorded as sent) was the
@@ -213,7 +219,7 @@ def _in_flight_at_a_kill(fake: FakeTelegram, chat_id: int, message: BotMessage,
     milliseconds after the SIGKILL: it counts as that process's.)"""
     calls = [c for c in fake.calls("sendMessage") if c.params.get("chat_id") == chat_id]
     for began, ended in itertools.pairwise(starts):  # the killed processes
-        theirs = [c for c in calls if began <= c.started < ended]
+        theirs = [c for c in calls if began <= c.started < ended + KILL_GRACE]
         if theirs and ((theirs[-1].response or {}).get("result") or {}).get(
                 "message_id") == message.message_id:
             return True
