@@ -19,11 +19,11 @@ Logs carry counts only.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.background import Background
 from bot.storage import Store
 
 __all__ = ["DEAD_GRACE", "KEEP_FINISHED", "Upkeep", "UpkeepReport", "reseal_all"]
@@ -66,7 +66,7 @@ class Upkeep:
         self.retention = timedelta(days=retention_days)
         self.period = period
         self.wake_every = wake_every
-        self._task: asyncio.Task[None] | None = None
+        self._task = Background("privacy-upkeep")
 
     async def run_once(self) -> UpkeepReport:
         """Run whichever jobs this process claims now."""
@@ -92,14 +92,10 @@ class Upkeep:
         return report
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._forever(), name="privacy-upkeep")
+        self._task.start(self._forever())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.close()
 
     async def _forever(self) -> None:
         while True:

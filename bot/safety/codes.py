@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.diagnostics import Diagnostic, Severity
+from bot.core.diagnostics import reference_markdown as diagnostics_reference
 from bot.core.loader import Loaded, Path
 
 __all__ = ["SAFETY_CODES", "SafetyCode", "file_problem", "reference_markdown", "report"]
@@ -101,12 +102,7 @@ def file_problem(file: str, code: str, problem: str) -> Diagnostic:
 
 def reference_markdown() -> str:
     """The table of rule-file codes for bot/safety/rules/README.md."""
-    lines = ["| code | severity | problem | example | fix |", "|---|---|---|---|---|"]
-    for c in SAFETY_CODES.values():
-        example = c.example.replace("|", "\\|").replace("`", "")
-        fix = c.fix.replace("|", "\\|")
-        lines.append(f"| {c.code} | {c.severity} | {c.title} | `{example}` | {fix} |")
-    return "\n".join(lines) + "\n"
+    return diagnostics_reference(SAFETY_CODES.values())
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ menu is retried in the background with backoff while the bot serves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from telegram import Bot, BotCommand
 from telegram.error import TelegramError
 
+from bot.background import Background
 from bot.core.compile import CompiledBundle
 from bot.tg.handlers import COMMANDS
 
@@ -30,7 +30,7 @@ class CommandMenu:
                  backoff: float = 5.0, max_delay: float = 600.0) -> None:
         self.bot, self.menus = bot, menus
         self.first_try, self.backoff, self.max_delay = first_try, backoff, max_delay
-        self._retrying: asyncio.Task[None] | None = None
+        self._retrying = Background("command-menu")
 
     async def register(self) -> None:
         """Set every menu now; on failure warn once and keep trying in the background."""
@@ -39,13 +39,10 @@ class CommandMenu:
         except (TelegramError, TimeoutError) as exc:
             log.warning("could not set the command menu (%s); serving without it and "
                         "retrying in the background", _why(exc))
-            self._retrying = asyncio.create_task(self._retry(), name="command-menu")
+            self._retrying.start(self._retry())
 
     async def close(self) -> None:
-        if self._retrying is not None:
-            self._retrying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retrying
+        await self._retrying.close()
 
     async def _set_all(self) -> None:
         for language, commands in self.menus:

@@ -12,10 +12,10 @@ time zone were applied when the time was computed (``bot.homework.schedule``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
+from bot.background import Background
 from bot.storage import Store
 from bot.tg.homework import HomeworkDesk
 from bot.tg.sender import Sender
@@ -36,17 +36,13 @@ class ReminderJob:
         self.desk = desk
         self.every = every
         self.fired = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = Background("reminders")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reminders")
+        self._task.start(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.close()
 
     async def _run(self) -> None:
         failing = False
