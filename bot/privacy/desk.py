@@ -79,7 +79,8 @@ class PrivacyDesk:
             if snapshot.user is None:  # nobody we know: answer, and keep no trace of them
                 await self._say(tx, chat_id, "export_nothing", language)
                 return True
-            files = build_export(snapshot, self.compiled, language, self.store.now())
+            files = build_export(snapshot, self.compiled, language, self.store.now(),
+                                 await tx.homework_snapshot())
             for key, name, body in (("export_caption_text", files.text_name, files.text),
                                     ("export_caption_json", files.json_name, files.json)):
                 await tx.enqueue(chat_id, "sendDocument", {

@@ -6,6 +6,11 @@ they can read, not a dump of internal tables. Both documents come from one opene
 The JSON shape is documented in docs/export-format.md and versioned (`version`): add
 keys, never rename or remove them without a new version.
 
+Homework (`HomeworkSnapshot`) is in both documents too: the offers a therapist made to
+the person and what they finished of each, their reminders, and, for a therapist, their
+account and the assignments they made. A client's name is never in a therapist's file
+(only a number): it is the client's data, not theirs.
+
 Words come from `export_labels.yaml` beside this file; a coded answer ("held") is shown
 with the label of the button that chose it, looked up in the compiled dialogues.
 """
@@ -23,7 +28,10 @@ import yaml
 
 from bot.core.compile import CompiledBundle
 from bot.core.types import Session
+from bot.homework.report import schedule_words
+from bot.homework.schedule import Schedule, ScheduleError
 from bot.storage import JSONValue, Snapshot
+from bot.storage.homework import Assignment, HomeworkSnapshot, Reminder
 from bot.storage.models import format_ts
 
 __all__ = ["EXPORT_VERSION", "ExportFiles", "build_export", "export_json", "export_text",
@@ -72,8 +80,41 @@ def _plain(value: Any) -> JSONValue:
     return str(value)
 
 
+def _assignment(a: Assignment) -> dict[str, JSONValue]:
+    return {"modules": list(a.modules), "status": a.status, "note": a.note,
+            "schedule": _plain(a.schedule.to_json()), "sharing": _plain(a.sharing),
+            "offered_at": format_ts(a.created_at), "answered_at": _stamp(a.answered_at),
+            "stopped_at": _stamp(a.revoked_at)}
+
+
+def _reminder(r: Reminder) -> dict[str, JSONValue]:
+    return {"schedule": _plain(r.schedule.to_json()) if r.schedule is not None else None,
+            "quiet_hours": _plain(r.quiet.to_json()), "next_at": format_ts(r.due_at),
+            "for_homework": r.assignment_id is not None}
+
+
+def homework_json(homework: HomeworkSnapshot | None) -> JSONValue:
+    """The `homework` key: null when the person has none (docs/export-format.md)."""
+    if homework is None or homework.empty:
+        return None
+    therapist = homework.therapist
+    return {
+        "assigned_to_you": [{**_assignment(a), "done": [
+            {"module": d.module, "done_at": format_ts(d.done_at)} for d in done]}
+            for a, done in homework.assigned],
+        "reminders": [_reminder(r) for r in homework.reminders],
+        "as_therapist": None if therapist is None else {
+            "name": therapist.name, "since": format_ts(therapist.created_at),
+            "stopped_at": _stamp(therapist.revoked_at),
+            "told_when_done": therapist.notify_done,
+            "assignments_made": [{**_assignment(a), "client": a.client_id}
+                                 for a in homework.made]},
+    }
+
+
 def export_json(snapshot: Snapshot, compiled: CompiledBundle, language: str,
-                now: datetime) -> dict[str, JSONValue]:
+                now: datetime, homework: HomeworkSnapshot | None = None
+                ) -> dict[str, JSONValue]:
     """The documented JSON shape (docs/export-format.md), decrypted, in plain values."""
     user = snapshot.user
     consent = dict(user.consent) if user is not None else {}
@@ -100,6 +141,7 @@ def export_json(snapshot: Snapshot, compiled: CompiledBundle, language: str,
             for r in snapshot.records
         ],
         "unreadable_saved": snapshot.unreadable_records,
+        "homework": homework_json(homework),
     }
 
 
@@ -174,9 +216,7 @@ def export_text(data: dict[str, Any], compiled: CompiledBundle, language: str) -
     module = progress["module"] if progress["module"] != compiled.config.menu else None
     lines = _answer_lines(progress["values"], language, choices, labelled_only=True)
     if module:
-        dialogue = compiled.dialogues.get(module)
-        title = dialogue.model.title.get(language) if dialogue is not None else None
-        out.append(f"  {title or module}")
+        out.append(f"  {_module_title(compiled, module, language)}")
     if lines:
         out += [f"  {w('kept_for_now')}", *("  " + line for line in lines)]
     if not module and not lines:
@@ -189,7 +229,68 @@ def export_text(data: dict[str, Any], compiled: CompiledBundle, language: str) -
         out += ["  " + line for line in _answer_lines(item["answers"], language, choices)]
     if data["unreadable_saved"]:
         out += ["", w("unreadable", count=data["unreadable_saved"])]
+    if data.get("homework"):
+        out += homework_text(data["homework"], compiled, language)
     return "\n".join(out) + "\n"
+
+
+def homework_text(homework: dict[str, Any], compiled: CompiledBundle,
+                  language: str) -> list[str]:
+    """The homework section of the readable document (from `homework_json`'s output)."""
+    def w(key: str, **values: Any) -> str:
+        return _word("words", key, language).format(**values)
+
+    def titles(modules: list[str]) -> str:
+        return ", ".join(_module_title(compiled, m, language) for m in modules)
+
+    def offer(item: dict[str, Any], note: str = "hw_note") -> list[str]:
+        lines = [f"  {titles(item['modules'])}",
+                 f"    {w('hw_status')}: {_word('hw_status', item['status'], language)}",
+                 f"    {w('hw_when')}: {_schedule(item['schedule'], language)}",
+                 f"    {w('hw_offered')}: {_day(item['offered_at'])}"]
+        if item["note"]:
+            lines.append(f"    {w(note)}: {item['note']}")
+        ticks = [_word("hw_sharing", k, language) for k, on in item["sharing"].items() if on]
+        if item["status"] == "accepted":
+            lines.append(f"    {w('hw_shared')}: " + "; ".join([w("hw_shared_always"), *ticks]))
+        return lines
+
+    out = ["", w("homework"), "-" * len(w("homework"))]
+    for item in homework["assigned_to_you"]:
+        out += ["", *offer(item)]
+        for done in item["done"]:
+            out.append(f"    {w('hw_done')}: {_module_title(compiled, done['module'], language)}"
+                       f", {_day(done['done_at'])}")
+    if homework["reminders"]:
+        out += ["", f"  {w('hw_reminders')}"]
+        for reminder in homework["reminders"]:
+            plan = (_schedule(reminder["schedule"], language) if reminder["schedule"]
+                    else w("hw_once"))
+            out.append(f"    {plan}; {w('hw_next')}: {_day(reminder['next_at'])}")
+    therapist = homework["as_therapist"]
+    if therapist is not None:
+        out += ["", f"  {w('hw_as_therapist', name=therapist['name'])}",
+                f"    {w('hw_since')}: {_day(therapist['since'])}"]
+        for item in therapist["assignments_made"]:
+            client = item["client"]
+            who = w("hw_client", number=client) if client is not None else w("hw_no_client")
+            out += ["", f"  {who}", *offer(item, "hw_your_note")]
+    return out
+
+
+def _module_title(compiled: CompiledBundle, module: str, language: str) -> str:
+    dialogue = compiled.dialogues.get(module)
+    title = dialogue.model.title.get(language) if dialogue is not None else None
+    return title or module
+
+
+def _schedule(data: dict[str, Any], language: str) -> str:
+    """A stored schedule in the words the homework messages use (or its raw kind)."""
+    try:
+        words = schedule_words(Schedule.from_json(data), language)
+    except ScheduleError:
+        return str(data.get("kind", "?"))
+    return f"{words}, {data.get('at', '')} ({data.get('tz', 'UTC')})"
 
 
 def _day(stamp: str) -> str:
@@ -202,8 +303,8 @@ def _language_name(code: str) -> str:
 
 
 def build_export(snapshot: Snapshot, compiled: CompiledBundle, language: str,
-                 now: datetime) -> ExportFiles:
-    data = export_json(snapshot, compiled, language, now)
+                 now: datetime, homework: HomeworkSnapshot | None = None) -> ExportFiles:
+    data = export_json(snapshot, compiled, language, now, homework)
     day = format_ts(now)[:10]
     text = export_text(data, compiled, language)
     body = json.dumps(data, ensure_ascii=False, indent=2) + "\n"

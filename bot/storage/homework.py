@@ -23,8 +23,8 @@ from bot.storage import homework_sql as q
 from bot.storage.models import Clock, UserRecord, as_datetime
 from bot.storage.sealing import Codec, Unreadable
 
-__all__ = ["Assignment", "Done", "HomeworkStore", "HomeworkTransaction", "LinkGrant",
-           "Reminder", "Therapist"]
+__all__ = ["Assignment", "Done", "HomeworkSnapshot", "HomeworkStore", "HomeworkTransaction",
+           "LinkGrant", "Reminder", "Therapist"]
 
 Status = Literal["offered", "accepted", "declined", "revoked"]
 Row = dict[str, Any]
@@ -120,6 +120,22 @@ class LinkGrant:
     assignment: Assignment | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HomeworkSnapshot:
+    """Everything homework keeps about one person, for /export: as a client (offers made
+    to them, what they finished of each, their reminders) and as a therapist (their
+    account, whether revoked or not, and every assignment they made, notes opened)."""
+
+    assigned: list[tuple[Assignment, list[Done]]]
+    reminders: list[Reminder]
+    therapist: Therapist | None
+    made: list[Assignment]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.assigned or self.reminders or self.therapist or self.made)
+
+
 def _dump(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -139,6 +155,15 @@ class HomeworkTransaction:
 
     async def load_user(self) -> UserRecord | None:
         raise NotImplementedError
+
+    async def homework_snapshot(self) -> HomeworkSnapshot:
+        """What /export shows of homework (see `HomeworkSnapshot`)."""
+        assigned = [(a, await self.done_of(a.id)) for a in await self.my_assignments()]
+        rows = await self._sql(q.THERAPIST_ACCOUNT, (self.user_id,))
+        made = await self._sql(q.ASSIGNMENTS_MADE, (self.user_id,))
+        return HomeworkSnapshot(assigned, await self.my_reminders(),
+                                Therapist.from_row(rows[0]) if rows else None,
+                                [Assignment.from_row(row, self._codec) for row in made])
 
     # --- links ---------------------------------------------------------------------------
     async def redeem_link(self, kind: LinkKind, token_hash: str) -> LinkGrant | None:

@@ -14,6 +14,7 @@ __all__ = [
     "ADD_LINK",
     "ADD_REMINDER",
     "ANSWER",
+    "ASSIGNMENTS_MADE",
     "ASSIGNMENT_OF_CLIENT",
     "BIND_CLIENT",
     "CLAIM_REMINDERS",
@@ -35,6 +36,7 @@ __all__ = [
     "STOP_ALL_REMINDERS",
     "STOP_REMINDERS_OF",
     "THERAPISTS",
+    "THERAPIST_ACCOUNT",
     "THERAPIST_CLIENT",
     "THERAPIST_CLIENTS",
     "TO_NOTIFY",
@@ -84,6 +86,9 @@ WHERE id = ? AND (client_id IS NULL OR client_id = ?) AND status = 'offered' AND
 RETURNING *"""
 ASSIGNMENT_OF_CLIENT = "SELECT * FROM assignments WHERE id = ? AND client_id = ?"
 CLIENT_ASSIGNMENTS = "SELECT * FROM assignments WHERE client_id = ? ORDER BY id"
+# /export: everything this person made as a therapist (drafts and revoked ones included).
+ASSIGNMENTS_MADE = "SELECT * FROM assignments WHERE user_id = ? ORDER BY id"
+THERAPIST_ACCOUNT = "SELECT * FROM therapists WHERE user_id = ?"
 ANSWER = """
 UPDATE assignments SET status = ?, sharing = ?, schedule = ?, answered_at = ?
 WHERE id = ? AND client_id = ? AND status = 'offered' RETURNING *"""

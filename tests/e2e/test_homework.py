@@ -11,11 +11,13 @@ process, real SQLite, the real programme.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -254,6 +256,36 @@ def test_a_therapist_assigns_one_client_accepts_another_declines(
     ana.expect("There is nothing you can see for that client.")
     ana.command("clients")
     ana.expect("No client has accepted an assignment yet.")
+
+    # /export holds the homework too: Bea's offers, what she did and her reminders; Ana's
+    # account and what she assigned (a client only by number).
+    bea.command("export")
+    readable, data = export_documents(bea)
+    mine = data["homework"]["assigned_to_you"]
+    assert [(a["modules"], a["status"]) for a in mine] == [
+        (["daily_checkin"], "revoked"), (["balance_checkin"], "revoked")]
+    assert mine[0]["note"] == NOTE and [d["module"] for d in mine[0]["done"]] == [
+        "daily_checkin"]
+    assert data["homework"]["as_therapist"] is None
+    for words in ("Homework\n--------", "  Daily check-in\n    Status: stopped",
+                  f"Note from the therapist: {NOTE}", "    Finished: Daily check-in, "):
+        assert words in readable, (words, readable)
+    ana.command("export")
+    readable, data = export_documents(ana)
+    made = data["homework"]["as_therapist"]
+    assert made["name"] == "Dr Ana" and len(made["assignments_made"]) == 3
+    assert {a["client"] for a in made["assignments_made"]} == {bea.id, cai.id}
+    assert "You are a therapist on relbot, as Dr Ana" in readable
+    assert f"Assignment for client no. {bea.id}" in readable
+    assert f"Your note: {NOTE}" in readable and "Status: declined" in readable
+
+
+def export_documents(person: Person) -> tuple[str, dict[str, Any]]:
+    """The two /export documents: the readable text and the JSON."""
+    text_doc, json_doc = person.expect("Everything I have stored about you, to read.",
+                                       "The same, as a JSON file for other apps.")
+    assert text_doc.file is not None and json_doc.file is not None
+    return (text_doc.file.content or b"").decode("utf-8"), json.loads(json_doc.file.content or b"")
 
 
 def test_an_invite_works_once(hw_fake: FakeTelegram, hw_bot: BotProcess,

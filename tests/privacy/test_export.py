@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 
 from bot.cli.folders import compiled_or_exit
 from bot.core.compile import CompiledBundle
+from bot.homework.schedule import QuietHours, Schedule
 from bot.privacy.export import build_export, labels
 from bot.storage import Record, Snapshot, UserRecord
+from bot.storage.homework import Assignment, Done, HomeworkSnapshot, Reminder, Therapist
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -65,7 +67,8 @@ def test_the_readable_document_in_spanish(programme: CompiledBundle) -> None:
 def test_the_json_document_has_the_documented_shape(programme: CompiledBundle) -> None:
     data = json.loads(build_export(_snapshot("es"), programme, "es", NOW).json)
     assert set(data) == {"format", "version", "exported_at", "language", "settings",
-                         "in_progress", "saved", "unreadable_saved"}
+                         "in_progress", "saved", "unreadable_saved", "homework"}
+    assert data["homework"] is None  # no homework: null, not empty lists
     assert (data["format"], data["version"], data["language"]) == ("relbot-export", 1, "es")
     assert data["settings"] == {"language": "es",
                                 "consent": {"adult": True, "store_answers": True},
@@ -101,3 +104,49 @@ def test_nobody_known_exports_nothing_but_settings(programme: CompiledBundle) ->
     user = UserRecord(2, 2, language="en", created_at=NOW, updated_at=NOW)
     text = build_export(Snapshot(user, [], 0), programme, "en", NOW).text.decode()
     assert "No exercise in progress." in text and "Nothing saved." in text
+
+
+def _homework() -> HomeworkSnapshot:
+    plan = Schedule("daily", time(20, 0), date(2026, 2, 20), "Europe/Madrid", 7)
+    offer = Assignment(4, 9, 1, ("daily_checkin", "dear_man"), plan, "Try it after dinner",
+                       "accepted", {"free_text": True, "scripts": False},
+                       datetime(2026, 2, 19, 10, tzinfo=UTC), datetime(2026, 2, 19, 11, tzinfo=UTC),
+                       None)
+    made = Assignment(5, 1, None, ("steady",), plan, "For Monday", "offered", {},
+                      datetime(2026, 2, 25, tzinfo=UTC), None, None)
+    return HomeworkSnapshot(
+        [(offer, [Done(4, "daily_checkin", datetime(2026, 2, 21, 19, 5, tzinfo=UTC))])],
+        [Reminder(1, 1, 4, plan, QuietHours(), datetime(2026, 3, 1, 19, tzinfo=UTC))],
+        Therapist(1, "Dr Ana", datetime(2026, 2, 1, tzinfo=UTC), None, True), [made])
+
+
+@pytest.mark.parametrize(("language", "lines"), [
+    ("en", ["Homework\n--------", "  Daily check-in, Boundary script builder\n"
+            "    Status: accepted\n    When: Every day for 7 days, 20:00 (Europe/Madrid)",
+            "Note from the therapist: Try it after dinner",
+            "Shared with the therapist: the modules you finished; your ratings; what you wrote",
+            "Finished: Daily check-in, 2026-02-21 19:05", "  Reminders\n",
+            "You are a therapist on relbot, as Dr Ana", "Assignment not opened by anyone yet",
+            "  Steady from within\n    Status: offered, not answered yet",
+            "Your note: For Monday"]),
+    ("es", ["Tareas\n------", "  Registro diario, Guion para poner un límite\n"
+            "    Estado: aceptada\n    Cuándo: cada día durante 7 días, 20:00 (Europe/Madrid)",
+            "Nota de tu terapeuta: Try it after dinner",
+            "Compartido con tu terapeuta: los módulos que terminaste; tus valoraciones; "
+            "lo que escribiste", "Terminado: Registro diario, 2026-02-21 19:05",
+            "  Recordatorios\n", "Eres terapeuta en relbot, con el nombre Dr Ana",
+            "Tarea que nadie ha abierto todavía", "Estado: ofrecida, sin responder todavía",
+            "Tu nota: For Monday"]),
+])
+def test_homework_is_in_both_documents(programme: CompiledBundle, language: str,
+                                       lines: list[str]) -> None:
+    files = build_export(_snapshot(language), programme, language, NOW, _homework())
+    text = files.text.decode()
+    for line in lines:
+        assert line in text, (line, text)
+    data = json.loads(files.json)["homework"]
+    [mine] = data["assigned_to_you"]
+    assert (mine["status"], mine["note"], mine["done"][0]["module"]) == (
+        "accepted", "Try it after dinner", "daily_checkin")
+    assert data["reminders"][0]["next_at"] == "2026-03-01T19:00:00.000000+00:00"
+    assert data["as_therapist"]["assignments_made"][0]["client"] is None
