@@ -33,8 +33,11 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 INTENT_COMMANDS = ("help", "cancel", "back", "restart", "menu", "sos")
-COMMANDS = ("start", "menu", "help", "back", "cancel", "restart", "language", "sos",
-            "privacy", "export", "delete")  # the menu; bot.tg.homework has its own
+#: The command menu, in its order: everyone's commands, with the homework ones everybody
+#: may use (/progress, /reminders, /sharing); the therapists' own are not listed (those
+#: who need them are told in their welcome). bot.tg.homework routes its own.
+COMMANDS = ("start", "menu", "progress", "reminders", "help", "back", "cancel", "restart",
+            "language", "sos", "privacy", "sharing", "export", "delete")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 ANSWER_TIMEOUT = 10.0  # seconds for answerCallbackQuery: the pop-up matters only at once
 

@@ -7,12 +7,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from fakegram import FakeTelegram
 from telegram import Bot, BotCommand
 
-from bot.tg.menu import CommandMenu, Menus
+from bot.cli.folders import compiled_or_exit
+from bot.tg.menu import CommandMenu, Menus, register_commands
 
 MENUS: Menus = [
     (None, [BotCommand("start", "Begin"), BotCommand("sos", "Help now")]),
@@ -77,3 +79,19 @@ async def test_a_menu_that_works_is_set_at_once(fake: FakeTelegram, bot: Bot) ->
     await menu.register()
     assert fake.commands("es") == [("start", "Empezar"), ("sos", "Ayuda ya")]
     await menu.close()
+
+
+async def test_the_shipped_menu_lists_what_everyone_may_use_in_both_languages(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    compiled = compiled_or_exit(Path(__file__).resolve().parents[2] / "dialogues")
+    menu = await register_commands(bot, compiled)
+    await menu.close()
+    english = dict(fake.commands())
+    assert english["progress"] == "What you've saved, and how it changed"
+    assert english["sharing"] == "What a therapist can see, and stop it"
+    assert "reminders" in english and "sos" in english and "delete" in english
+    assert not {"assign", "clients", "report", "invite", "notify"} & set(english)
+    spanish = dict(fake.commands("es"))
+    assert spanish.keys() == english.keys()
+    assert spanish["progress"] == "Lo que has guardado y cómo ha cambiado"
