@@ -98,6 +98,7 @@ class Conversation:
 
     async def handle(self, incoming: Incoming) -> Handled:
         compiled = self.compiled  # once per update: `relbot run --reload` may swap it
+        flagged: str | None = None
         async with self.store.transaction(incoming.user_id) as tx:
             if await tx.seen(incoming.update_id):
                 log.info("duplicate update skipped user=%s", user_ref(incoming.user_id))
@@ -119,8 +120,7 @@ class Conversation:
                 if turn.flag is not None:  # the category only: never the text
                     log.warning("crisis screen matched category=%s user=%s",
                                 turn.flag.category, user_ref(incoming.user_id))
-                    if self.on_flag is not None:
-                        self.on_flag(turn.flag.category)
+                    flagged = turn.flag.category
                 session, outputs, urgent = turn.session, turn.outputs, turn.urgent
                 if any(isinstance(o, Stale) for o in outputs):
                     calls = []  # a stale press changes nothing, the adapter's replies neither
@@ -144,6 +144,8 @@ class Conversation:
                 else:
                     await tx.enqueue(incoming.chat_id, call.method, call.params)
             await tx.mark_seen(incoming.update_id)
+        if flagged is not None and self.on_flag is not None:
+            self.on_flag(flagged)  # after the commit: a transaction run again counts once
         stale = next((o.text for o in outputs if isinstance(o, Stale)), None)
         ended = () if leaving else tuple(o.module for o in outputs if isinstance(o, Ended))
         return Handled(stale_text=stale, language=session.language, urgent=urgent,
