@@ -79,7 +79,9 @@ def all_running(bots: Sequence[BotProcess]) -> Iterator[None]:
         for bot in bots:
             bot.start(wait=False)
         for bot in bots:
-            bot.fake.wait_for(lambda bot=bot: _ready(bot), STARTUP, what="the bot to listen")
+            hooks = sum(other.webhook for other in bots if other.fake is bot.fake)
+            bot.fake.wait_for(lambda bot=bot, hooks=hooks: _ready(bot, hooks), STARTUP,
+                              what="the bot to listen")
         yield
     finally:
         codes = [bot.stop() if bot.alive() else 0 for bot in bots]
@@ -88,15 +90,16 @@ def all_running(bots: Sequence[BotProcess]) -> Iterator[None]:
         bot.assert_healthy()
 
 
-def _ready(bot: BotProcess) -> bool:
-    """BotProcess.wait_ready's test, with a startup allowance for a loaded machine."""
+def _ready(bot: BotProcess, hooks: int) -> bool:
+    """BotProcess.wait_ready's test, with a startup allowance for a loaded machine; for
+    webhook replicas sharing one fake, until each (`hooks` of them) registered."""
     if not bot.alive():
         raise AssertionError(f"the bot exited early ({bot.returncode}):\n{bot.output}")
     if not bot.webhook:
         return bot.fake.is_polling()
     with bot.fake._state.lock:
-        return any(c.method == "setWebhook" and c.status == 200
-                   for c in bot.fake._state.records.calls)
+        return sum(c.method == "setWebhook" and c.status == 200
+                   for c in bot.fake._state.records.calls) >= hooks
 
 
 # ---- what people do ----------------------------------------------------------------------
