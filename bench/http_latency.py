@@ -55,7 +55,7 @@ MODES = ("polling", "webhook")
 DRAIN = 90.0  # at most; the replies under way when acting stops
 
 
-def measure(quick: bool) -> dict[tuple[str, int, str], Result]:
+def measure(quick: bool, problems: list[str]) -> dict[tuple[str, int, str], Result]:
     cells = QUICK if quick else FULL
     results: dict[tuple[str, int, str], Result] = {}
     relbot_walks = programme_walks(PROGRAMME)
@@ -74,7 +74,7 @@ def measure(quick: bool) -> dict[tuple[str, int, str], Result]:
                                            first_chat=10**7)
             crowds[(mode, "relbot")] = Crowd(fake, relbot_walks, webhook=webhook,
                                              first_chat=10**7)
-        stack.enter_context(all_running(bots))
+        stack.enter_context(all_running(bots, problems))
         for people, seconds in cells.items():  # interleaved: each floor next to relbot
             for (mode, name), crowd in crowds.items():
                 results[(mode, people, name)] = crowd.run(people, seconds, DRAIN)
@@ -132,7 +132,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 5 people")
     args = parser.parse_args()
-    report(measure(args.quick))
+    problems: list[str] = []
+    report(measure(args.quick, problems))
+    if problems:
+        sys.exit("\n".join(["a bot did not run cleanly:", *problems]))
 
 
 if __name__ == "__main__":

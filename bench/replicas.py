@@ -68,7 +68,8 @@ QUICK = Shape((1, 2), people=5, seconds=3.0)
 DRAIN = 90.0  # at most; the replies under way when acting stops
 
 
-def measure(replicas: tuple[int, ...], people: int, seconds: float) -> dict[int, Result]:
+def measure(replicas: tuple[int, ...], people: int, seconds: float, problems: list[str]
+            ) -> dict[int, Result]:
     schema = f"bench_http_replicas_{os.getpid()}"
     database_url = postgres_schema_url(schema)
     secret = "bench-Replicas_" + os.urandom(8).hex()
@@ -89,7 +90,7 @@ def measure(replicas: tuple[int, ...], people: int, seconds: float) -> dict[int,
                             for n in range(count)]
                     targets = [f"http://127.0.0.1:{bot.webhook_port}/telegram" for bot in bots]
                     balancer.targets = targets * 2 if count == 1 else targets  # it picks two
-                    stack.enter_context(all_running(bots))
+                    stack.enter_context(all_running(bots, problems))
                     crowd = Crowd(fake, walks, webhook=True, first_chat=count * 10**7)
                     results[count] = crowd.run(people, seconds, DRAIN)
     finally:
@@ -127,7 +128,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 and 2 replicas")
     args = parser.parse_args()
     shape = QUICK if args.quick else FULL
-    report(measure(*shape), shape.people, shape.seconds)
+    problems: list[str] = []
+    report(measure(*shape, problems), shape.people, shape.seconds)
+    if problems:
+        sys.exit("\n".join(["a replica did not run cleanly:", *problems]))
 
 
 if __name__ == "__main__":
