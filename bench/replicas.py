@@ -107,17 +107,21 @@ def report(results: dict[int, Result], people: int, seconds: float) -> None:
         rate = len(result.samples) / result.seconds if result.seconds > 0 else float("nan")
         base = base or rate
         overall, one_chat = limits(result.sends)
+        calls = sum(result.calls.values()) / result.seconds if result.seconds > 0 else 0.0
         rows.append([count, f"{len(result.samples)}/{result.actions}", f"{rate:.1f}",
-                     f"{rate / base:.2f}x", seconds_text(percentile(firsts, 0.5)),
+                     f"{rate / base:.2f}x", f"{calls:.1f}", seconds_text(percentile(firsts, 0.5)),
                      seconds_text(percentile(firsts, 0.99)), seconds_text(percentile(lasts, 0.5)),
                      seconds_text(percentile(lasts, 0.99)), overall, one_chat])
     print(f"Webhook replicas on one PostgreSQL database: {people} people acting at once for "
           f"{seconds:.0f} s per replica count, each acting again once the reply is complete; "
           "latency in seconds from the update POSTed to the first / the last message of its "
           "reply")
-    print(*table(["replicas", "answered/actions", "updates/s", "vs 1 replica", "first p50",
+    print(*table(["replicas", "answered/actions", "updates/s", "vs 1 replica",
+                  "Bot API calls/s", "first p50",
                   "first p99", "last p50", "last p99", "busiest second: sendMessage",
                   "to one chat"], rows), sep="\n")
+    print("\nrelbot splits Telegram's ~30 calls/s per bot evenly across REPLICAS (bot.tg.app), so "
+          "when that limit is what binds, more replicas add availability, not updates/s.")
     print(f"\nmachine: {machine(POSTGRES_URL)}; the programme's dialogues; "
           "balancer: tests/e2e/balancer.py")
     print(f"command: {command_line()}")
