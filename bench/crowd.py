@@ -20,6 +20,7 @@ methods copy every record, which costs more than the bot under test at 200 peopl
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import json
 import os
@@ -185,7 +186,9 @@ class Result:
 
 class Crowd:
     """`people` acting at once on `fake`, each walking `moves(n)`, for `seconds`; then
-    waiting up to `drain` seconds for the replies still under way."""
+    waiting up to `drain` seconds for the replies still under way. A person acts again
+    `think` seconds after the last message of the reply (0: at once); one who finished
+    their walk is replaced by a new person, so `people` keep acting."""
 
     def __init__(self, fake: FakeTelegram, moves: Moves, *, webhook: bool, first_chat: int):
         self.fake = fake
@@ -194,7 +197,7 @@ class Crowd:
         self.chats = itertools.count(first_chat)
         self.started = itertools.count()
 
-    def run(self, people: int, seconds: float, drain: float) -> Result:
+    def run(self, people: int, seconds: float, drain: float, think: float = 0.0) -> Result:
         state = self.fake._state
         with state.lock:
             cursor = len(state.records.calls)
@@ -224,12 +227,21 @@ class Crowd:
             by_chat[person.chat] = person
             return person
 
+        due: list[tuple[float, int, _Person]] = []  # (when, tie-break, who) acts next
+        order = itertools.count()
         for _ in range(people):
             act(fresh())
         busy = people
         while busy and time.time() < give_up:
+            now = time.time()
+            while due and due[0][0] <= now:
+                if now >= stop_acting:
+                    busy -= 1
+                    heapq.heappop(due)
+                else:
+                    act(heapq.heappop(due)[2])
             with state.cond:
-                state.cond.wait(0.02)
+                state.cond.wait(min(0.02, max(0.0, due[0][0] - now)) if due else 0.02)
                 finished, waiting, cursor = self._finished_sends(waiting, cursor)
             for chat, at in finished:
                 person = by_chat.get(chat)
@@ -245,10 +257,9 @@ class Crowd:
                 person.index += 1
                 if time.time() >= stop_acting:
                     busy -= 1
-                elif person.index < len(person.moves):
-                    act(person)
-                else:
-                    act(fresh())
+                    continue
+                following = person if person.index < len(person.moves) else fresh()
+                heapq.heappush(due, (time.time() + think, next(order), following))
         time.sleep(0.3)  # the last "✓" edits and callback answers of answered actions
         calls, sends = self._calls_since(began)
         return Result(samples, actions, last_reply - began, calls, sends)

@@ -15,6 +15,7 @@ second overall, about one per second in a chat, short bursts allowed).
 
     .venv/bin/python bench/http_latency.py            # 5, 20, 200 people; ~4 minutes
     .venv/bin/python bench/http_latency.py --quick    # 5 people, a few seconds each
+    .venv/bin/python bench/http_latency.py --think 3  # people read 3 s before acting again
 
 Not named bench/http.py: run as a script, its folder comes first on sys.path, and a
 module named http there hides the standard library's (http.server, http.client) from
@@ -55,7 +56,8 @@ MODES = ("polling", "webhook")
 DRAIN = 90.0  # at most; the replies under way when acting stops
 
 
-def measure(quick: bool, problems: list[str]) -> dict[tuple[str, int, str], Result]:
+def measure(quick: bool, think: float, problems: list[str]
+            ) -> dict[tuple[str, int, str], Result]:
     cells = QUICK if quick else FULL
     results: dict[tuple[str, int, str], Result] = {}
     relbot_walks = programme_walks(PROGRAMME)
@@ -77,11 +79,11 @@ def measure(quick: bool, problems: list[str]) -> dict[tuple[str, int, str], Resu
         stack.enter_context(all_running(bots, problems))
         for people, seconds in cells.items():  # interleaved: each floor next to relbot
             for (mode, name), crowd in crowds.items():
-                results[(mode, people, name)] = crowd.run(people, seconds, DRAIN)
+                results[(mode, people, name)] = crowd.run(people, seconds, DRAIN, think)
     return results
 
 
-def report(results: dict[tuple[str, int, str], Result]) -> None:
+def report(results: dict[tuple[str, int, str], Result], think: float) -> None:
     rows, calls, busiest = [], [], []
     for (mode, people, name), result in sorted(results.items()):
         firsts = [s.first for s in result.samples]
@@ -97,7 +99,9 @@ def report(results: dict[tuple[str, int, str], Result]) -> None:
         overall, one_chat = limits(result.sends)
         busiest.append([mode, people, name, overall, one_chat])
     print("Reply latency over HTTP on loopback (seconds; from the update made available to "
-          "the first / the last message of its reply arriving at the fake Telegram)")
+          "the first / the last message of its reply arriving at the fake Telegram); each "
+          f"person acts again {f'{think:g} s after' if think else 'as soon as'} the reply "
+          "is complete")
     print(*table(["mode", "people", "bot", "answered/actions", "first p50", "first p99",
                   "last p50", "last p99", "API calls/action"], rows), sep="\n")
     print("\nrelbot's Bot API calls per action, by method")
@@ -131,9 +135,11 @@ def report(results: dict[tuple[str, int, str], Result]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 5 people")
+    parser.add_argument("--think", type=float, default=0.0, metavar="SECONDS",
+                        help="a person reads for this long before acting again (default 0)")
     args = parser.parse_args()
     problems: list[str] = []
-    report(measure(args.quick, problems))
+    report(measure(args.quick, args.think, problems), args.think)
     if problems:
         sys.exit("\n".join(["a bot did not run cleanly:", *problems]))
 
