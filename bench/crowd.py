@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import platform
+import random
 import sqlite3
 import sys
 import time
@@ -187,8 +188,10 @@ class Result:
 class Crowd:
     """`people` acting at once on `fake`, each walking `moves(n)`, for `seconds`; then
     waiting up to `drain` seconds for the replies still under way. A person acts again
-    `think` seconds after the last message of the reply (0: at once); one who finished
-    their walk is replaced by a new person, so `people` keep acting."""
+    `think` seconds after the last message of the reply (0: at once, and everybody's first
+    action at the same instant; otherwise first actions are spread over `think` seconds,
+    so the crowd is not in step); one who finished their walk is replaced by a new
+    person, so `people` keep acting."""
 
     def __init__(self, fake: FakeTelegram, moves: Moves, *, webhook: bool, first_chat: int):
         self.fake = fake
@@ -229,8 +232,12 @@ class Crowd:
 
         due: list[tuple[float, int, _Person]] = []  # (when, tie-break, who) acts next
         order = itertools.count()
+        spread = random.Random(people)  # with `think`, first actions spread over it
         for _ in range(people):
-            act(fresh())
+            if think:
+                heapq.heappush(due, (began + spread.uniform(0, think), next(order), fresh()))
+            else:
+                act(fresh())
         busy = people
         while busy and time.time() < give_up:
             now = time.time()

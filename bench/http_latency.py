@@ -101,7 +101,8 @@ def report(results: dict[tuple[str, int, str], Result], think: float) -> None:
     print("Reply latency over HTTP on loopback (seconds; from the update made available to "
           "the first / the last message of its reply arriving at the fake Telegram); each "
           f"person acts again {f'{think:g} s after' if think else 'as soon as'} the reply "
-          "is complete")
+          "is complete" + (f" (first actions spread over {think:g} s)" if think else
+                           " (all first actions at the same instant)"))
     print(*table(["mode", "people", "bot", "answered/actions", "first p50", "first p99",
                   "last p50", "last p99", "API calls/action"], rows), sep="\n")
     print("\nrelbot's Bot API calls per action, by method")
