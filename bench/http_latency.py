@@ -15,7 +15,8 @@ second overall, about one per second in a chat, short bursts allowed).
 
     .venv/bin/python bench/http_latency.py            # 5, 20, 200 people; ~4 minutes
     .venv/bin/python bench/http_latency.py --quick    # 5 people, a few seconds each
-    .venv/bin/python bench/http_latency.py --think 3  # people read 3 s before acting again
+    .venv/bin/python bench/http_latency.py --think 5  # people read 5 s before acting again
+                                                      # (each cell 10 s longer; ~6 minutes)
 
 Not named bench/http.py: run as a script, its folder comes first on sys.path, and a
 module named http there hides the standard library's (http.server, http.client) from
@@ -50,7 +51,7 @@ from bench.crowd import (  # noqa: E402
     table,
 )
 
-FULL = {5: 8.0, 20: 12.0, 200: 15.0}  # people -> seconds of acting (then the replies drain)
+FULL = {5: 8.0, 20: 12.0, 200: 15.0}  # people -> seconds of acting (+ 2 x --think)
 QUICK = {5: 2.0}
 MODES = ("polling", "webhook")
 DRAIN = 90.0  # at most; the replies under way when acting stops
@@ -79,7 +80,7 @@ def measure(quick: bool, think: float, problems: list[str]
         stack.enter_context(all_running(bots, problems))
         for people, seconds in cells.items():  # interleaved: each floor next to relbot
             for (mode, name), crowd in crowds.items():
-                results[(mode, people, name)] = crowd.run(people, seconds, DRAIN, think)
+                results[(mode, people, name)] = crowd.run(people, seconds + 2 * think, DRAIN, think)
     return results
 
 
