@@ -46,12 +46,14 @@ from bench.crowd import (  # noqa: E402
     Crowd,
     Result,
     all_running,
+    new_fake,
+    programme_walks,
+)
+from bench.figures import (  # noqa: E402
     command_line,
     limits,
     machine,
-    new_fake,
     percentile,
-    programme_walks,
     seconds_text,
     table,
 )
