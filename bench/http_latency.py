@@ -53,7 +53,7 @@ from bench.figures import (  # noqa: E402
     table,
 )
 
-FULL = {5: 8.0, 20: 12.0, 200: 15.0}  # people -> seconds of acting (+ 2 x --think)
+FULL = {5: 6.0, 20: 12.0, 200: 12.0}  # people -> seconds of acting (+ 2 x --think)
 QUICK = {5: 2.0}
 MODES = ("polling", "webhook")
 DRAIN = 90.0  # at most; the replies under way when acting stops
