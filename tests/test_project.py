@@ -7,6 +7,7 @@ JSON Schema) are current; the code is ruff clean; and the benchmarks run in smok
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from bot.core.diagnostics import reference_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ["dialogues", "dialogues/examples"]
+NEEDS_POSTGRES = pytest.mark.skipif(os.environ.get("RELBOT_SKIP_POSTGRES") == "1",
+                                    reason="RELBOT_SKIP_POSTGRES=1: PostgreSQL skipped on request")
 
 
 def relbot(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -75,7 +78,9 @@ def test_code_is_ruff_clean() -> None:
 @pytest.mark.parametrize("bench", ["bench/engine.py", "bench/storage.py", "bench/privacy.py",
                                    "bench/safety.py", "bench/receive.py",
                                    "bench/reminders.py",
-                                   "bench/assemble.py"])
+                                   "bench/assemble.py",
+                                   "bench/http_latency.py",
+                                   pytest.param("bench/replicas.py", marks=NEEDS_POSTGRES)])
 def test_benchmarks_run_in_smoke_mode(bench: str) -> None:
     result = subprocess.run([sys.executable, bench, "--quick"], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
