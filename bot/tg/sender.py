@@ -13,9 +13,18 @@ messages in order while chats proceed concurrently. Telegram's rules as they mat
   record is retried (one warning per outage), never the send.
 - 403 (blocked, deactivated): mark the person unreachable and stop sending to them.
 - "message is not modified" is success; other 400s are dead at once (never retried).
-- About one message per second per private chat with a small burst (`ChatBucket`); a
-  "typing…" action shows only while a reply is actually held back, and never delays it.
-  Buckets of idle chats are forgotten, so memory does not grow with every chat ever seen.
+- Telegram's limits where Telegram applies them (`bot.tg.pacing`): per chat, a whole
+  reply at once and only a flood slowed to about one message a second (`ChatBucket`); for
+  the whole bot, new messages granted by class (`SendBudget`): replies to people who are
+  talking to the bot (a plain `kick`) before background sends (`kick(background=True)`:
+  reminders, retries, the sweep), and everyone's first message before anyone's third.
+  Edits (the "✓" on a pressed question) and chat actions are charged to neither; the
+  answer to a press is made by `bot.tg.handlers`, outside the outbox, uncharged too.
+- A 429 holds back that chat for `retry_after` (the row is rescheduled); when the chat had
+  been quiet, the limit hit must be the bot's own, and every new message waits as long.
+- A "typing…" action shows only while a reply is held back by its chat's pacing, and never
+  delays it: a reply that goes out at once costs no extra call. Buckets of idle chats are
+  forgotten, so memory does not grow with every chat ever seen.
 - Safety replies first: see `kick(urgent=True)` below.
 - A stored document (`/export`) is uploaded from the outbox row (`bot.tg.files`).
 
@@ -37,15 +46,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.config import DEFAULT_REPLY_RATE
 from bot.logs import user_ref
 from bot.storage import OutboxItem, Store, describe, is_transient
 from bot.tg.files import inflate_files
 from bot.tg.outage import Outage, backoff, seconds
-from bot.tg.pacing import ChatBucket
+from bot.tg.pacing import (
+    BULK_RATE,
+    CHAT_BURST,
+    CHAT_RATE,
+    ChatBucket,
+    Priority,
+    SendBudget,
+    Ticket,
+    is_new_message,
+)
 
 __all__ = [
     "CLAIM_BATCH",
@@ -54,6 +72,7 @@ __all__ = [
     "STORE_MAX_ATTEMPTS",
     "ChatBucket",
     "RetryPolicy",
+    "SendBudget",
     "Sender",
     "SenderStats",
 ]
@@ -65,6 +84,9 @@ NOT_ERRORS = ("message is not modified", "query is too old")
 #: The store's own attempt ceiling, set so high that `RetryPolicy.give_up_after` decides.
 STORE_MAX_ATTEMPTS = 1_000_000
 TYPING_AFTER = 0.5  # seconds a message must be held back before "typing…" is shown
+#: A 429 for a chat that had used at most this many messages' worth of its burst is about
+#: the bot as a whole (Telegram's answer does not say which limit was hit).
+QUIET_CHAT = 1.0
 #: Seconds a replica's claim on a chat's rows lasts; a replica that dies holds them this
 #: long. Short, because it is renewed: before a call with less than a third of it left, and
 #: every third of it while a call is in flight (the client waits up to 60 s for Telegram's
@@ -121,25 +143,24 @@ class Sender:
     time, and a replica that starts a drain rebuilds that chat's bucket from the chat's
     sends recorded in the database (`Store.recent_sends`), so a reply handled by another
     replica a moment ago counts; why not a pacing table: the outbox already records every
-    send, and one read per drain start costs less than a write per message. The global
-    limit (about 30 calls a second per bot) is split evenly across replicas in
+    send, and one read per drain start costs less than a write per message. The bot's
+    budget (`budget`: REPLY_RATE and the bulk rate) is split evenly across replicas in
     `bot.tg.app` (REPLICAS): it needs no coordination and never exceeds the limit; a dead
-    replica's share is unused until it is back, which costs throughput only at peaks. With
-    claims, a drain waits for its share (`global_rate`) *before* it checks the lease and
-    makes the call, so no call waits out its lease in a queue and then goes out after
-    another replica took the row over.
+    replica's share is unused until it is back, which costs throughput only at peaks. A
+    drain waits for its budget *before* it checks the lease and makes the call, so no call
+    waits out its lease in a queue and then goes out after another replica took the row
+    over. The budget is the sender's own, not the HTTP client's: only the sender knows
+    which calls are new messages and who is waiting for them.
     """
 
-    def __init__(self, bot: Bot, store: Store, *, rate: float = 1.0, burst: int = 3,
-                 policy: RetryPolicy | None = None, sweep_every: float = 5.0,
-                 lease: float | None = None, global_rate: float | None = None) -> None:
+    def __init__(self, bot: Bot, store: Store, *, rate: float = CHAT_RATE,
+                 burst: int = CHAT_BURST, policy: RetryPolicy | None = None,
+                 sweep_every: float = 5.0, lease: float | None = None,
+                 budget: SendBudget | None = None) -> None:
         self.bot, self.store = bot, store
         self.rate, self.burst = rate, burst
         self.lease = lease
-        # With claims, this replica's share of Telegram's global limit is waited for before
-        # the lease check: a call queued in the HTTP client's limiter could outlive its lease.
-        self._global = (AsyncLimiter(global_rate, 1.0)
-                        if lease is not None and global_rate is not None else None)
+        self.budget = budget or SendBudget(DEFAULT_REPLY_RATE, BULK_RATE)
         self.policy = policy or RetryPolicy()
         self.sweep_every = sweep_every
         self.stats = SenderStats()
@@ -155,6 +176,12 @@ class Sender:
         self.last_sweep = float("-inf")  # time.monotonic() when a sweep last finished
         self._urgent_epochs: dict[int, int] = {}  # chat -> urgent kicks so far
         self._wake: dict[int, asyncio.Event] = {}  # chat -> ends its pacing wait early
+        # Chats whose person wrote since their drain started, and how many new messages each
+        # drain was granted since then (the next one's place in its reply); a drain's
+        # ticket while it waits for the budget. All three go with the drain.
+        self._replying: set[int] = set()
+        self._position: dict[int, int] = {}
+        self._tickets: dict[int, Ticket] = {}
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -223,7 +250,7 @@ class Sender:
 
     async def sweep(self) -> None:
         for item in await self.store.pending(None, limit=500):
-            self.kick(item.chat_id)
+            self.kick(item.chat_id, background=True)
         self.last_sweep = time.monotonic()
 
     def _forget_idle_buckets(self) -> None:
@@ -236,8 +263,12 @@ class Sender:
 
     # --- draining -----------------------------------------------------------------
 
-    def kick(self, chat_id: int, *, urgent: bool = False) -> None:
+    def kick(self, chat_id: int, *, urgent: bool = False, background: bool = False) -> None:
         """Make sure this chat's outbox is being drained.
+
+        A plain kick says the chat's person just acted: its new messages are replies, sent
+        before background ones, counted from their reply's first. `background`: nobody in
+        the chat is waiting (a reminder, a retry, the sweep); it never demotes a drain.
 
         `urgent`: a safety reply was just committed. Its rows are `urgent` and the chat's
         older queued rows were superseded in the same transaction, so the next rows this
@@ -246,16 +277,27 @@ class Sender:
         that batch without sending it and fetches again; urgent rows skip the pacing.
         Why not a second sender task: one drain per chat is what keeps a chat's messages
         in order, and the supersede makes "first" a matter of fetching again."""
+        ticket = self._tickets.get(chat_id)
         if urgent:
             self._urgent_epochs[chat_id] = self._urgent_epochs.get(chat_id, 0) + 1
             wake = self._wake.get(chat_id)
             if wake is not None:
                 wake.set()
+            if ticket is not None:  # to the front, to drop its stale batch at once
+                self.budget.promote(ticket, Priority.URGENT)
         if self._closing:
             return
+        if not background:
+            self._replying.add(chat_id)
+            self._position[chat_id] = 0
+            if ticket is not None:
+                self.budget.promote(ticket, Priority.REPLY)
         if chat_id in self._tasks:
             self._again.add(chat_id)
             return
+        self._start_drain(chat_id)
+
+    def _start_drain(self, chat_id: int) -> None:
         self._tasks[chat_id] = asyncio.create_task(self._drain(chat_id), name="outbox-drain")
 
     async def _drain(self, chat_id: int) -> None:
@@ -276,11 +318,12 @@ class Sender:
                         break
                     if await self._wait_for_turn(item):
                         continue  # superseded while it waited: the epoch check above
-                    if self._global is not None:  # queue here, not inside the HTTP client:
-                        await self._global.acquire()  # the lease is checked after the wait
+                    granted = await self._take_budget(item, epoch)  # before the lease check
+                    if granted is None:
+                        continue  # superseded while it waited: the epoch check above
                     held = await self._keep_lease(item)
                     if held is None:  # another replica took the row over meanwhile
-                        self._refund(item)
+                        self._refund(item, granted)
                         await self._release(items[index + 1:])
                         break
                     if not await self._deliver(held):
@@ -293,9 +336,13 @@ class Sender:
                 self._storage.failed(describe(error))
         finally:
             self._tasks.pop(chat_id, None)
+            self._tickets.pop(chat_id, None)
             if chat_id in self._again and not self._closing:
                 self._again.discard(chat_id)
-                self.kick(chat_id)
+                self._start_drain(chat_id)  # its class and place in the reply carry over
+            else:
+                self._replying.discard(chat_id)
+                self._position.pop(chat_id, None)
 
     async def _fetch(self, chat_id: int) -> list[OutboxItem]:
         if self.lease is None:
@@ -332,7 +379,7 @@ class Sender:
         """Pace messages per chat; show "typing…" while one is held back for a while.
         Urgent rows (safety replies) are never held back. True if an urgent kick ended the
         wait: the row in hand was superseded then, and must not be sent."""
-        if item.method != "sendMessage" or item.urgent:
+        if not is_new_message(item.method) or item.urgent:
             return False
         bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
         wait = bucket.delay()
@@ -350,11 +397,34 @@ class Sender:
         self._wake.pop(chat_id, None)
         return self._urgent_epochs.get(chat_id, 0) != epoch
 
-    def _refund(self, item: OutboxItem) -> None:
-        """A failed attempt sent nothing: it must not hold back the retry or the next reply."""
+    async def _take_budget(self, item: OutboxItem, epoch: int) -> Priority | None:
+        """Wait for the bot's budget if the row is a new message; returns the class it was
+        charged as (None if an urgent kick came meanwhile: the row was superseded, the
+        token is given back). Edits and other calls are not charged: URGENT, for free."""
+        if not is_new_message(item.method):
+            return Priority.URGENT
+        chat_id = item.chat_id
+        priority = (Priority.URGENT if item.urgent else
+                    Priority.REPLY if chat_id in self._replying else Priority.BACKGROUND)
+        ticket = self._tickets[chat_id] = Ticket(priority, self._position.get(chat_id, 0))
+        try:
+            await self.budget.acquire(ticket)
+        finally:
+            self._tickets.pop(chat_id, None)
+        self._position[chat_id] = self._position.get(chat_id, 0) + 1
+        if self._urgent_epochs.get(chat_id, 0) != epoch:
+            self.budget.refund(ticket.priority)
+            return None
+        return ticket.priority
+
+    def _refund(self, item: OutboxItem, charged: Priority | None = None) -> None:
+        """A failed attempt sent nothing: it must not hold back the retry or the next reply
+        (nor, when it was never made, `charged`: the bot's budget)."""
         bucket = self._buckets.get(item.chat_id)
-        if bucket is not None and item.method == "sendMessage":
+        if bucket is not None and is_new_message(item.method):
             bucket.refund()
+        if charged is not None and is_new_message(item.method):
+            self.budget.refund(charged)
 
     def _side(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -402,7 +472,10 @@ class Sender:
         except RetryAfter as exc:
             self._refund(item)
             self._telegram.failed("429 Too Many Requests")
-            return await self._retry(item, "429 retry_after", seconds(exc.retry_after))
+            wait = seconds(exc.retry_after)
+            if self._about_the_bot(item):
+                self.budget.pause(wait)
+            return await self._retry(item, "429 retry_after", wait)
         except Forbidden:
             log.info("user unreachable (blocked the bot) user=%s", user_ref(item.user_id))
             if item.chat_id == item.user_id:  # a private chat: the person blocked the bot
@@ -424,6 +497,15 @@ class Sender:
         self.stats.last_sent = time.monotonic()
         await self._record(lambda: self.store.mark_sent(item.id, message_id))
         return True
+
+    def _about_the_bot(self, item: OutboxItem) -> bool:
+        """Whether a 429 for this row must be the bot's limit rather than its chat's: a new
+        message to a chat that had been quiet (it had spent at most `QUIET_CHAT` of its
+        burst; the failed message was given back already)."""
+        if not is_new_message(item.method):
+            return False
+        bucket = self._buckets.get(item.chat_id)
+        return bucket is None or bucket.spent() <= QUIET_CHAT
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> int | None:
         """Make a stored call through the Bot's typed method of the same Bot API name."""
@@ -449,7 +531,8 @@ class Sender:
         if status is not None and str(status) == "dead":  # the store's own ceiling
             self._count_dead(item, error)
             return True
-        asyncio.get_running_loop().call_later(delay + 0.01, self.kick, item.chat_id)
+        asyncio.get_running_loop().call_later(delay + 0.01, lambda: self.kick(
+            item.chat_id, background=True))
         return False
 
     async def _dead(self, item: OutboxItem, error: str) -> None:
