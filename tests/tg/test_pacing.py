@@ -5,6 +5,7 @@ background sends go, and a pause after Telegram's 429. Real asyncio timers, no f
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from bot.tg.pacing import ChatBucket, Priority, SendBudget, Ticket
@@ -83,4 +84,4 @@ def test_a_chat_bucket_lets_a_reply_through_and_slows_a_flood() -> None:
     assert [bucket.delay() for _ in range(5)] == [0.0] * 5
     assert bucket.spent() > 4.9
     held = [bucket.delay() for _ in range(3)]
-    assert all(0.9 < b - a < 1.1 for a, b in zip([0.0, *held], held, strict=False))
+    assert all(0.9 < b - a < 1.1 for a, b in itertools.pairwise([0.0, *held]))
