@@ -141,7 +141,10 @@ class SendBudget:
     the reply, arrival). Every message takes a token of `total_rate`; background ones also
     one of `background_rate`, so bulk sends keep to Telegram's bulk figure however much
     room the replies leave. Buckets hold `window` seconds' worth of tokens (at least one):
-    small bursts, so no second ever sees much more than the rate, and the order holds.
+    a second's, as Telegram states its limits (per second) and as python-telegram-bot's
+    own limiter counted them (aiolimiter: `max_rate` per 1 s), so a crowd acting at once
+    gets up to a second's worth of messages without queueing; the order matters once a
+    queue forms.
 
     Replies can keep background sends waiting for as long as replies keep every token
     busy: on purpose (a reminder minutes late is fine; a reply seconds late is not), and
@@ -149,7 +152,7 @@ class SendBudget:
     for long."""
 
     def __init__(self, total_rate: float, background_rate: float, *,
-                 window: float = 0.1) -> None:
+                 window: float = 1.0) -> None:
         now = time.monotonic()
         self._total = _Refill(total_rate, total_rate * window, now)
         self._background = _Refill(min(background_rate, total_rate),
