@@ -54,16 +54,8 @@ from bot.logs import user_ref
 from bot.storage import OutboxItem, Store, describe, is_transient
 from bot.tg.files import inflate_files
 from bot.tg.outage import Outage, backoff, seconds
-from bot.tg.pacing import (
-    BULK_RATE,
-    CHAT_BURST,
-    CHAT_RATE,
-    ChatBucket,
-    Priority,
-    SendBudget,
-    Ticket,
-    is_new_message,
-)
+from bot.tg.pacer import Pacer
+from bot.tg.pacing import BULK_RATE, CHAT_BURST, CHAT_RATE, ChatBucket, SendBudget
 
 __all__ = [
     "CLAIM_BATCH",
@@ -83,10 +75,6 @@ T = TypeVar("T")
 NOT_ERRORS = ("message is not modified", "query is too old")
 #: The store's own attempt ceiling, set so high that `RetryPolicy.give_up_after` decides.
 STORE_MAX_ATTEMPTS = 1_000_000
-TYPING_AFTER = 0.5  # seconds a message must be held back before "typing…" is shown
-#: A 429 for a chat that had used at most this many messages' worth of its burst is about
-#: the bot as a whole (Telegram's answer does not say which limit was hit).
-QUIET_CHAT = 1.0
 #: Seconds a replica's claim on a chat's rows lasts; a replica that dies holds them this
 #: long. Short, because it is renewed: before a call with less than a third of it left, and
 #: every third of it while a call is in flight (the client waits up to 60 s for Telegram's
@@ -161,27 +149,19 @@ class Sender:
         self.rate, self.burst = rate, burst
         self.lease = lease
         self.budget = budget or SendBudget(DEFAULT_REPLY_RATE, BULK_RATE)
+        self.pacer = Pacer(bot, store, self.budget, rate=rate, burst=burst,
+                           epoch_of=lambda chat_id: self._urgent_epochs.get(chat_id, 0))
         self.policy = policy or RetryPolicy()
         self.sweep_every = sweep_every
         self.stats = SenderStats()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
-        self._buckets: dict[int, ChatBucket] = {}
-        self._side_tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
         self._telegram = Outage(log, "sending to Telegram")
         self._storage = Outage(log, "recording sends in the database")
-        self._typing = Outage(log, "sendChatAction (typing)")
         self.last_sweep = float("-inf")  # time.monotonic() when a sweep last finished
         self._urgent_epochs: dict[int, int] = {}  # chat -> urgent kicks so far
-        self._wake: dict[int, asyncio.Event] = {}  # chat -> ends its pacing wait early
-        # Chats whose person wrote since their drain started, and how many new messages each
-        # drain was granted since then (the next one's place in its reply); a drain's
-        # ticket while it waits for the budget. All three go with the drain.
-        self._replying: set[int] = set()
-        self._position: dict[int, int] = {}
-        self._tickets: dict[int, Ticket] = {}
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -208,9 +188,7 @@ class Sender:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for task in list(self._side_tasks):
-            task.cancel()
-        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+        await self.pacer.close()
 
     # --- what /healthz and metrics read ---------------------------------------------
 
@@ -229,7 +207,7 @@ class Sender:
     @property
     def tracked_chats(self) -> int:
         """Chats with a pacing bucket: those served in the last few seconds."""
-        return len(self._buckets)
+        return len(self.pacer.buckets)
 
     async def backlog(self, limit: int = 1000) -> int:
         """Outbox rows due now, up to `limit` (a database read)."""
@@ -254,10 +232,7 @@ class Sender:
         self.last_sweep = time.monotonic()
 
     def _forget_idle_buckets(self) -> None:
-        now = time.monotonic()
-        for chat_id in [c for c, b in self._buckets.items() if b.idle(now)]:
-            if chat_id not in self._tasks:
-                del self._buckets[chat_id]
+        self.pacer.forget_idle(self._tasks)
         for chat_id in [c for c in self._urgent_epochs if c not in self._tasks]:
             del self._urgent_epochs[chat_id]  # only a running drain compares epochs
 
@@ -277,21 +252,12 @@ class Sender:
         that batch without sending it and fetches again; urgent rows skip the pacing.
         Why not a second sender task: one drain per chat is what keeps a chat's messages
         in order, and the supersede makes "first" a matter of fetching again."""
-        ticket = self._tickets.get(chat_id)
         if urgent:
             self._urgent_epochs[chat_id] = self._urgent_epochs.get(chat_id, 0) + 1
-            wake = self._wake.get(chat_id)
-            if wake is not None:
-                wake.set()
-            if ticket is not None:  # to the front, to drop its stale batch at once
-                self.budget.promote(ticket, Priority.URGENT)
         if self._closing:
+            self.pacer.kicked(chat_id, urgent=urgent, background=True)
             return
-        if not background:
-            self._replying.add(chat_id)
-            self._position[chat_id] = 0
-            if ticket is not None:
-                self.budget.promote(ticket, Priority.REPLY)
+        self.pacer.kicked(chat_id, urgent=urgent, background=background)
         if chat_id in self._tasks:
             self._again.add(chat_id)
             return
@@ -303,7 +269,7 @@ class Sender:
     async def _drain(self, chat_id: int) -> None:
         try:
             if self.lease is not None:
-                await self._pace_from_history(chat_id)
+                await self.pacer.replay(chat_id)
             while not self._closing:
                 self._again.discard(chat_id)
                 epoch = self._urgent_epochs.get(chat_id, 0)  # before the fetch: no race
@@ -316,14 +282,14 @@ class Sender:
                     if self._urgent_epochs.get(chat_id, 0) != epoch or self._closing:
                         await self._release(items[index:])  # a stale batch: fetch again
                         break
-                    if await self._wait_for_turn(item):
+                    if await self.pacer.wait_for_turn(item):
                         continue  # superseded while it waited: the epoch check above
-                    granted = await self._take_budget(item, epoch)  # before the lease check
+                    granted = await self.pacer.charge(item, epoch)  # before the lease check
                     if granted is None:
                         continue  # superseded while it waited: the epoch check above
                     held = await self._keep_lease(item)
                     if held is None:  # another replica took the row over meanwhile
-                        self._refund(item, granted)
+                        self.pacer.refund(item, granted)
                         await self._release(items[index + 1:])
                         break
                     if not await self._deliver(held):
@@ -336,13 +302,11 @@ class Sender:
                 self._storage.failed(describe(error))
         finally:
             self._tasks.pop(chat_id, None)
-            self._tickets.pop(chat_id, None)
-            if chat_id in self._again and not self._closing:
+            again = chat_id in self._again and not self._closing
+            self.pacer.drain_ended(chat_id, again=again)
+            if again:
                 self._again.discard(chat_id)
                 self._start_drain(chat_id)  # its class and place in the reply carry over
-            else:
-                self._replying.discard(chat_id)
-                self._position.pop(chat_id, None)
 
     async def _fetch(self, chat_id: int) -> list[OutboxItem]:
         if self.lease is None:
@@ -366,79 +330,6 @@ class Sender:
     async def _release(self, items: list[OutboxItem]) -> None:
         if self.lease is not None and items:
             await self._record(lambda: self.store.release(items))
-
-    async def _pace_from_history(self, chat_id: int) -> None:
-        """Rebuild the chat's bucket from its sends recorded in the last refill period,
-        whichever replica made them."""
-        since = self.store.now() - timedelta(seconds=self.burst / self.rate)
-        sends = await self.store.recent_sends(chat_id, since)
-        self._buckets[chat_id] = ChatBucket.replayed(self.rate, self.burst, sends,
-                                                     self.store.now())
-
-    async def _wait_for_turn(self, item: OutboxItem) -> bool:
-        """Pace messages per chat; show "typing…" while one is held back for a while.
-        Urgent rows (safety replies) are never held back. True if an urgent kick ended the
-        wait: the row in hand was superseded then, and must not be sent."""
-        if not is_new_message(item.method) or item.urgent:
-            return False
-        bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
-        wait = bucket.delay()
-        if wait >= TYPING_AFTER:
-            self._side(self._show_typing(item.chat_id))
-        return wait > 0 and await self._paced_until_urgent(item.chat_id, wait)
-
-    async def _paced_until_urgent(self, chat_id: int, wait: float) -> bool:
-        """Wait out the pacing delay; True if an urgent kick ended it early."""
-        epoch = self._urgent_epochs.get(chat_id, 0)
-        wake = self._wake.setdefault(chat_id, asyncio.Event())
-        wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), wait)
-        self._wake.pop(chat_id, None)
-        return self._urgent_epochs.get(chat_id, 0) != epoch
-
-    async def _take_budget(self, item: OutboxItem, epoch: int) -> Priority | None:
-        """Wait for the bot's budget if the row is a new message; returns the class it was
-        charged as (None if an urgent kick came meanwhile: the row was superseded, the
-        token is given back). Edits and other calls are not charged: URGENT, for free."""
-        if not is_new_message(item.method):
-            return Priority.URGENT
-        chat_id = item.chat_id
-        priority = (Priority.URGENT if item.urgent else
-                    Priority.REPLY if chat_id in self._replying else Priority.BACKGROUND)
-        ticket = self._tickets[chat_id] = Ticket(priority, self._position.get(chat_id, 0))
-        try:
-            await self.budget.acquire(ticket)
-        finally:
-            self._tickets.pop(chat_id, None)
-        self._position[chat_id] = self._position.get(chat_id, 0) + 1
-        if self._urgent_epochs.get(chat_id, 0) != epoch:
-            self.budget.refund(ticket.priority)
-            return None
-        return ticket.priority
-
-    def _refund(self, item: OutboxItem, charged: Priority | None = None) -> None:
-        """A failed attempt sent nothing: it must not hold back the retry or the next reply
-        (nor, when it was never made, `charged`: the bot's budget)."""
-        bucket = self._buckets.get(item.chat_id)
-        if bucket is not None and is_new_message(item.method):
-            bucket.refund()
-        if charged is not None and is_new_message(item.method):
-            self.budget.refund(charged)
-
-    def _side(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
-
-    async def _show_typing(self, chat_id: int) -> None:
-        """Optional: a failure is one warning per outage and never stops a reply."""
-        try:
-            await self.bot.send_chat_action(chat_id, "typing")
-        except TelegramError as error:
-            self._typing.failed(type(error).__name__)
-        else:
-            self._typing.recovered()
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """Make one call; True when the row is finished (sent or dead), False to retry.
@@ -470,11 +361,10 @@ class Sender:
         try:
             message_id = await self._call(item.method, item.params)
         except RetryAfter as exc:
-            self._refund(item)
+            self.pacer.refund(item)
             self._telegram.failed("429 Too Many Requests")
             wait = seconds(exc.retry_after)
-            if self._about_the_bot(item):
-                self.budget.pause(wait)
+            self.pacer.too_many_requests(item, wait)
             return await self._retry(item, "429 retry_after", wait)
         except Forbidden:
             log.info("user unreachable (blocked the bot) user=%s", user_ref(item.user_id))
@@ -489,7 +379,7 @@ class Sender:
             await self._dead(item, f"400 {exc.message}")
             return True
         except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
-            self._refund(item)
+            self.pacer.refund(item)
             self._telegram.failed(type(exc).__name__)
             return await self._retry(item, type(exc).__name__, self.policy.wait(item.attempts))
         self._telegram.recovered()
@@ -497,15 +387,6 @@ class Sender:
         self.stats.last_sent = time.monotonic()
         await self._record(lambda: self.store.mark_sent(item.id, message_id))
         return True
-
-    def _about_the_bot(self, item: OutboxItem) -> bool:
-        """Whether a 429 for this row must be the bot's limit rather than its chat's: a new
-        message to a chat that had been quiet (it had spent at most `QUIET_CHAT` of its
-        burst; the failed message was given back already)."""
-        if not is_new_message(item.method):
-            return False
-        bucket = self._buckets.get(item.chat_id)
-        return bucket is None or bucket.spent() <= QUIET_CHAT
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> int | None:
         """Make a stored call through the Bot's typed method of the same Bot API name."""
