@@ -16,13 +16,21 @@ from typing import Literal
 
 from bot.privacy.keyring import KeyConfigError, KeyRing
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "LOG_FORMATS", "LOG_LEVELS", "ConfigError",
-           "Settings"]
+__all__ = ["DEFAULT_API_URL", "DEFAULT_DATABASE_URL", "DEFAULT_REPLY_RATE", "LOG_FORMATS",
+           "LOG_LEVELS", "ConfigError", "Settings"]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///data/relbot.sqlite3"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+#: REPLY_RATE: new messages a second the whole bot sends (every replica together). Why 100:
+#: Telegram's "about 30 a second" is its figure for bulk notifications to many users, and
+#: background sends keep to it (`bot.tg.pacing.BULK_RATE`); replies to people who just
+#: wrote are not bulk, and Telegram publishes no figure for them. 100 lets 200 people who
+#: act in the same second all see their first message within 2 s, at about three times the
+#: bulk figure; if Telegram disagrees it answers 429 with retry_after, and the sender then
+#: pauses every new message for that long. Lower it if 429s show up in /metrics.
+DEFAULT_REPLY_RATE = 100.0
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
@@ -50,6 +58,7 @@ class Settings:
     send_retry_hours: float = 6.0  # a reply Telegram keeps refusing is retried this long
     time_scale: float = 1.0  # for tests: multiplies every retry wait and limit
     replicas: int = 1  # REPLICAS: processes sharing the bot; Telegram's global limit is split
+    reply_rate: float = DEFAULT_REPLY_RATE  # REPLY_RATE: new messages a second, whole bot
     migrate: bool = False  # MIGRATE / --migrate: apply missing migrations on start (PostgreSQL)
     metrics: bool = True  # METRICS=0: no /metrics (on the webhook server and HEALTH_PORT)
     log_format: str = "text"  # LOG_FORMAT: text (for people) or json (for log collectors)
@@ -153,6 +162,8 @@ class Settings:
             send_retry_hours=_number(source, "SEND_RETRY_HOURS", 6.0, kind="a number of hours"),
             time_scale=_number(source, "RELBOT_TIME_SCALE", 1.0, kind="a number"),
             replicas=int(_number(source, "REPLICAS", 1, whole=True)),
+            reply_rate=_number(source, "REPLY_RATE", DEFAULT_REPLY_RATE,
+                               kind="a number of messages a second"),
             migrate=_flag(source, "MIGRATE"),
             metrics=_flag(source, "METRICS", default=True),
             log_format=log_format,

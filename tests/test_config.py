@@ -46,6 +46,7 @@ def test_new_settings_are_read_and_flags_win() -> None:
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be text or json, not 'xml'"),
         ({"METRICS": "perhaps"}, "METRICS must be 1 (yes) or 0 (no)"),
         ({"REPLICAS": "three"}, "REPLICAS must be a whole number above 0"),
+        ({"REPLY_RATE": "fast"}, "REPLY_RATE must be a number of messages a second above 0"),
         ({"PORT": "eighty"}, "PORT must be a port number from 1 to 65535, not 'eighty'"),
         ({"PORT": "70000"}, "PORT must be a port number"),
         ({"HEALTH_PORT": "0"}, "HEALTH_PORT must be a port number"),
@@ -76,9 +77,10 @@ def test_scale_out_settings() -> None:
     s = settings()
     assert (s.replicas, s.metrics, s.log_format, s.migrate) == (1, True, "text", False)
     assert s.upgrade == "apply"  # SQLite, the embedded default, upgrades on start
+    assert s.reply_rate == 100.0  # new messages a second, the whole bot (bot.config says why)
     s = settings(REPLICAS="3", METRICS="0", LOG_FORMAT="JSON", DATA_KEY=new_key_entry(),
-                 DATABASE_URL="postgresql://db/relbot")
-    assert (s.replicas, s.metrics, s.log_format) == (3, False, "json")
+                 DATABASE_URL="postgresql://db/relbot", REPLY_RATE="60")
+    assert (s.replicas, s.metrics, s.log_format, s.reply_rate) == (3, False, "json", 60.0)
     assert s.upgrade == "refuse"  # PostgreSQL: `relbot db upgrade`, or MIGRATE=1
     assert settings(MIGRATE="1", DATA_KEY=new_key_entry(),
                     DATABASE_URL="postgresql://db/relbot").upgrade == "apply"

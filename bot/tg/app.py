@@ -8,7 +8,10 @@ recorded it. On SIGTERM or SIGINT the update in hand is finished and acknowledge
 calls in flight are finished, unsent replies stay in the outbox, and the process exits 0
 (a second signal during that is logged, not fatal). Dialogue state is never in
 python-telegram-bot's persistence, and its Application and Updater are not used: an
-`ExtBot` (with its rate limiter) is all the bot needs from it.
+`ExtBot` is all the bot needs from it. Not its rate limiter either: that charges every
+call alike (a press's answer, the "✓" edit, "typing…") against one queue; the sender
+paces new messages itself, where Telegram applies its limits (`bot.tg.pacing`), with
+replies to people who are talking to the bot before background sends.
 
 Hooks for other modules: `Runtime` holds every running part (`runtime.sender.alive`,
 `await runtime.sender.backlog()`, `runtime.poller.last_ok`, `runtime.receiver.dead`);
@@ -36,7 +39,7 @@ from urllib.parse import urlsplit
 import tornado.httpserver
 from telegram import Bot
 from telegram.error import BadRequest, InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.clock import FileClock
@@ -54,6 +57,7 @@ from bot.tg.health import health_route, serve_health
 from bot.tg.menu import CommandMenu, register_commands
 from bot.tg.metrics_http import MeteredRequest, metrics_route, watch_outbox
 from bot.tg.outage import Outage, backoff
+from bot.tg.pacing import BULK_RATE, SendBudget
 from bot.tg.poller import Poller, PollingConflict, TokenRejected
 from bot.tg.preflight import telegram_line
 from bot.tg.receiver import Receiver
@@ -69,7 +73,6 @@ log = logging.getLogger(__name__)
 SEND_READ_TIMEOUT = 60.0  # seconds: a slow answer is waited for, never sent again
 POLL_TIMEOUT = 50  # seconds of one getUpdates long poll
 SHUTDOWN_GRACE = 20.0  # seconds for the update in hand on the way out
-GLOBAL_RATE = 30.0  # Bot API calls a second Telegram allows one bot, split across REPLICAS
 
 
 @dataclass
@@ -158,7 +161,7 @@ async def _serve_with_store(runtime: Runtime, store: Store) -> int:
         lease = (max(MIN_LEASE, LEASE * settings.time_scale) if store.concurrent_writers
                  else None)
         sender = runtime.sender = Sender(bot, store, policy=policy, lease=lease,
-                                         global_rate=GLOBAL_RATE / settings.replicas)
+                                         budget=_budget(settings))
         conversation = Conversation(store, runtime.compiled, Screen.load(), render,
                                     on_flag=metrics.flagged if metrics is not None else None)
         runtime.router = Router(conversation, sender, retention_days=settings.retention_days,
@@ -206,6 +209,12 @@ def _metrics_routes(runtime: Runtime) -> list[Any]:
     return [metrics_route(runtime.metrics)] if runtime.metrics is not None else []
 
 
+def _budget(settings: Settings) -> SendBudget:
+    """This replica's share of the bot's new messages a second (REPLY_RATE in all, of which
+    background sends at most Telegram's bulk figure): split evenly, no coordination."""
+    return SendBudget(settings.reply_rate / settings.replicas, BULK_RATE / settings.replicas)
+
+
 def _build_bot(settings: Settings, poll_request: HTTPXRequest,
                metrics: Metrics | None = None) -> ExtBot[None]:
     api = settings.api_url.rstrip("/")
@@ -214,9 +223,7 @@ def _build_bot(settings: Settings, poll_request: HTTPXRequest,
                        write_timeout=30.0, connect_timeout=10.0, pool_timeout=10.0,
                        media_write_timeout=60.0)
     return ExtBot(settings.token, base_url=settings.api_url, base_file_url=file_api,
-                  request=request, get_updates_request=poll_request,
-                  rate_limiter=AIORateLimiter(overall_max_rate=GLOBAL_RATE / settings.replicas,
-                                              max_retries=2))
+                  request=request, get_updates_request=poll_request)
 
 
 async def _until_telegram_answers(bot: ExtBot[None], stop: asyncio.Event) -> bool:

@@ -66,7 +66,7 @@ class ReminderJob:
             chat_id = await self.desk.fire(reminder)
             if chat_id is not None:
                 sent += 1
-                self.sender.kick(chat_id)
+                self.sender.kick(chat_id, background=True)  # after the replies in hand
         self.fired += sent
         if sent:
             log.info("reminders sent: %d", sent)

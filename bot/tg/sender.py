@@ -13,9 +13,18 @@ messages in order while chats proceed concurrently. Telegram's rules as they mat
   record is retried (one warning per outage), never the send.
 - 403 (blocked, deactivated): mark the person unreachable and stop sending to them.
 - "message is not modified" is success; other 400s are dead at once (never retried).
-- About one message per second per private chat with a small burst (`ChatBucket`); a
-  "typing…" action shows only while a reply is actually held back, and never delays it.
-  Buckets of idle chats are forgotten, so memory does not grow with every chat ever seen.
+- Telegram's limits where Telegram applies them (`bot.tg.pacing`): per chat, a whole
+  reply at once and only a flood slowed to about one message a second (`ChatBucket`); for
+  the whole bot, new messages granted by class (`SendBudget`): replies to people who are
+  talking to the bot (a plain `kick`) before background sends (`kick(background=True)`:
+  reminders, retries, the sweep), and everyone's first message before anyone's third.
+  Edits (the "✓" on a pressed question) and chat actions are charged to neither; the
+  answer to a press is made by `bot.tg.handlers`, outside the outbox, uncharged too.
+- A 429 holds back that chat for `retry_after` (the row is rescheduled); when the chat had
+  been quiet, the limit hit must be the bot's own, and every new message waits as long.
+- A "typing…" action shows only while a reply is held back by its chat's pacing, and never
+  delays it: a reply that goes out at once costs no extra call. Buckets of idle chats are
+  forgotten, so memory does not grow with every chat ever seen.
 - Safety replies first: see `kick(urgent=True)` below.
 - A stored document (`/export`) is uploaded from the outbox row (`bot.tg.files`).
 
@@ -37,15 +46,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.config import DEFAULT_REPLY_RATE
 from bot.logs import user_ref
 from bot.storage import OutboxItem, Store, describe, is_transient
 from bot.tg.files import inflate_files
 from bot.tg.outage import Outage, backoff, seconds
-from bot.tg.pacing import ChatBucket
+from bot.tg.pacer import Pacer
+from bot.tg.pacing import BULK_RATE, CHAT_BURST, CHAT_RATE, ChatBucket, SendBudget
 
 __all__ = [
     "CLAIM_BATCH",
@@ -54,6 +64,7 @@ __all__ = [
     "STORE_MAX_ATTEMPTS",
     "ChatBucket",
     "RetryPolicy",
+    "SendBudget",
     "Sender",
     "SenderStats",
 ]
@@ -64,7 +75,6 @@ T = TypeVar("T")
 NOT_ERRORS = ("message is not modified", "query is too old")
 #: The store's own attempt ceiling, set so high that `RetryPolicy.give_up_after` decides.
 STORE_MAX_ATTEMPTS = 1_000_000
-TYPING_AFTER = 0.5  # seconds a message must be held back before "typing…" is shown
 #: Seconds a replica's claim on a chat's rows lasts; a replica that dies holds them this
 #: long. Short, because it is renewed: before a call with less than a third of it left, and
 #: every third of it while a call is in flight (the client waits up to 60 s for Telegram's
@@ -121,40 +131,37 @@ class Sender:
     time, and a replica that starts a drain rebuilds that chat's bucket from the chat's
     sends recorded in the database (`Store.recent_sends`), so a reply handled by another
     replica a moment ago counts; why not a pacing table: the outbox already records every
-    send, and one read per drain start costs less than a write per message. The global
-    limit (about 30 calls a second per bot) is split evenly across replicas in
+    send, and one read per drain start costs less than a write per message. The bot's
+    budget (`budget`: REPLY_RATE and the bulk rate) is split evenly across replicas in
     `bot.tg.app` (REPLICAS): it needs no coordination and never exceeds the limit; a dead
-    replica's share is unused until it is back, which costs throughput only at peaks. With
-    claims, a drain waits for its share (`global_rate`) *before* it checks the lease and
-    makes the call, so no call waits out its lease in a queue and then goes out after
-    another replica took the row over.
+    replica's share is unused until it is back, which costs throughput only at peaks. A
+    drain waits for its budget *before* it checks the lease and makes the call, so no call
+    waits out its lease in a queue and then goes out after another replica took the row
+    over. The budget is the sender's own, not the HTTP client's: only the sender knows
+    which calls are new messages and who is waiting for them.
     """
 
-    def __init__(self, bot: Bot, store: Store, *, rate: float = 1.0, burst: int = 3,
-                 policy: RetryPolicy | None = None, sweep_every: float = 5.0,
-                 lease: float | None = None, global_rate: float | None = None) -> None:
+    def __init__(self, bot: Bot, store: Store, *, rate: float = CHAT_RATE,
+                 burst: int = CHAT_BURST, policy: RetryPolicy | None = None,
+                 sweep_every: float = 5.0, lease: float | None = None,
+                 budget: SendBudget | None = None) -> None:
         self.bot, self.store = bot, store
         self.rate, self.burst = rate, burst
         self.lease = lease
-        # With claims, this replica's share of Telegram's global limit is waited for before
-        # the lease check: a call queued in the HTTP client's limiter could outlive its lease.
-        self._global = (AsyncLimiter(global_rate, 1.0)
-                        if lease is not None and global_rate is not None else None)
+        self.budget = budget or SendBudget(DEFAULT_REPLY_RATE, BULK_RATE)
+        self.pacer = Pacer(bot, store, self.budget, rate=rate, burst=burst,
+                           epoch_of=lambda chat_id: self._urgent_epochs.get(chat_id, 0))
         self.policy = policy or RetryPolicy()
         self.sweep_every = sweep_every
         self.stats = SenderStats()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
-        self._buckets: dict[int, ChatBucket] = {}
-        self._side_tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
         self._telegram = Outage(log, "sending to Telegram")
         self._storage = Outage(log, "recording sends in the database")
-        self._typing = Outage(log, "sendChatAction (typing)")
         self.last_sweep = float("-inf")  # time.monotonic() when a sweep last finished
         self._urgent_epochs: dict[int, int] = {}  # chat -> urgent kicks so far
-        self._wake: dict[int, asyncio.Event] = {}  # chat -> ends its pacing wait early
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -181,9 +188,7 @@ class Sender:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for task in list(self._side_tasks):
-            task.cancel()
-        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+        await self.pacer.close()
 
     # --- what /healthz and metrics read ---------------------------------------------
 
@@ -202,7 +207,7 @@ class Sender:
     @property
     def tracked_chats(self) -> int:
         """Chats with a pacing bucket: those served in the last few seconds."""
-        return len(self._buckets)
+        return len(self.pacer.buckets)
 
     async def backlog(self, limit: int = 1000) -> int:
         """Outbox rows due now, up to `limit` (a database read)."""
@@ -223,21 +228,22 @@ class Sender:
 
     async def sweep(self) -> None:
         for item in await self.store.pending(None, limit=500):
-            self.kick(item.chat_id)
+            self.kick(item.chat_id, background=True)
         self.last_sweep = time.monotonic()
 
     def _forget_idle_buckets(self) -> None:
-        now = time.monotonic()
-        for chat_id in [c for c, b in self._buckets.items() if b.idle(now)]:
-            if chat_id not in self._tasks:
-                del self._buckets[chat_id]
+        self.pacer.forget_idle(self._tasks)
         for chat_id in [c for c in self._urgent_epochs if c not in self._tasks]:
             del self._urgent_epochs[chat_id]  # only a running drain compares epochs
 
     # --- draining -----------------------------------------------------------------
 
-    def kick(self, chat_id: int, *, urgent: bool = False) -> None:
+    def kick(self, chat_id: int, *, urgent: bool = False, background: bool = False) -> None:
         """Make sure this chat's outbox is being drained.
+
+        A plain kick says the chat's person just acted: its new messages are replies, sent
+        before background ones, counted from their reply's first. `background`: nobody in
+        the chat is waiting (a reminder, a retry, the sweep); it never demotes a drain.
 
         `urgent`: a safety reply was just committed. Its rows are `urgent` and the chat's
         older queued rows were superseded in the same transaction, so the next rows this
@@ -248,20 +254,22 @@ class Sender:
         in order, and the supersede makes "first" a matter of fetching again."""
         if urgent:
             self._urgent_epochs[chat_id] = self._urgent_epochs.get(chat_id, 0) + 1
-            wake = self._wake.get(chat_id)
-            if wake is not None:
-                wake.set()
         if self._closing:
+            self.pacer.kicked(chat_id, urgent=urgent, background=True)
             return
+        self.pacer.kicked(chat_id, urgent=urgent, background=background)
         if chat_id in self._tasks:
             self._again.add(chat_id)
             return
+        self._start_drain(chat_id)
+
+    def _start_drain(self, chat_id: int) -> None:
         self._tasks[chat_id] = asyncio.create_task(self._drain(chat_id), name="outbox-drain")
 
     async def _drain(self, chat_id: int) -> None:
         try:
             if self.lease is not None:
-                await self._pace_from_history(chat_id)
+                await self.pacer.replay(chat_id)
             while not self._closing:
                 self._again.discard(chat_id)
                 epoch = self._urgent_epochs.get(chat_id, 0)  # before the fetch: no race
@@ -274,13 +282,14 @@ class Sender:
                     if self._urgent_epochs.get(chat_id, 0) != epoch or self._closing:
                         await self._release(items[index:])  # a stale batch: fetch again
                         break
-                    if await self._wait_for_turn(item):
+                    if await self.pacer.wait_for_turn(item):
                         continue  # superseded while it waited: the epoch check above
-                    if self._global is not None:  # queue here, not inside the HTTP client:
-                        await self._global.acquire()  # the lease is checked after the wait
+                    granted = await self.pacer.charge(item, epoch)  # before the lease check
+                    if granted is None:
+                        continue  # superseded while it waited: the epoch check above
                     held = await self._keep_lease(item)
                     if held is None:  # another replica took the row over meanwhile
-                        self._refund(item)
+                        self.pacer.refund(item, granted)
                         await self._release(items[index + 1:])
                         break
                     if not await self._deliver(held):
@@ -293,9 +302,11 @@ class Sender:
                 self._storage.failed(describe(error))
         finally:
             self._tasks.pop(chat_id, None)
-            if chat_id in self._again and not self._closing:
+            again = chat_id in self._again and not self._closing
+            self.pacer.drain_ended(chat_id, again=again)
+            if again:
                 self._again.discard(chat_id)
-                self.kick(chat_id)
+                self._start_drain(chat_id)  # its class and place in the reply carry over
 
     async def _fetch(self, chat_id: int) -> list[OutboxItem]:
         if self.lease is None:
@@ -319,56 +330,6 @@ class Sender:
     async def _release(self, items: list[OutboxItem]) -> None:
         if self.lease is not None and items:
             await self._record(lambda: self.store.release(items))
-
-    async def _pace_from_history(self, chat_id: int) -> None:
-        """Rebuild the chat's bucket from its sends recorded in the last refill period,
-        whichever replica made them."""
-        since = self.store.now() - timedelta(seconds=self.burst / self.rate)
-        sends = await self.store.recent_sends(chat_id, since)
-        self._buckets[chat_id] = ChatBucket.replayed(self.rate, self.burst, sends,
-                                                     self.store.now())
-
-    async def _wait_for_turn(self, item: OutboxItem) -> bool:
-        """Pace messages per chat; show "typing…" while one is held back for a while.
-        Urgent rows (safety replies) are never held back. True if an urgent kick ended the
-        wait: the row in hand was superseded then, and must not be sent."""
-        if item.method != "sendMessage" or item.urgent:
-            return False
-        bucket = self._buckets.setdefault(item.chat_id, ChatBucket(self.rate, self.burst))
-        wait = bucket.delay()
-        if wait >= TYPING_AFTER:
-            self._side(self._show_typing(item.chat_id))
-        return wait > 0 and await self._paced_until_urgent(item.chat_id, wait)
-
-    async def _paced_until_urgent(self, chat_id: int, wait: float) -> bool:
-        """Wait out the pacing delay; True if an urgent kick ended it early."""
-        epoch = self._urgent_epochs.get(chat_id, 0)
-        wake = self._wake.setdefault(chat_id, asyncio.Event())
-        wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), wait)
-        self._wake.pop(chat_id, None)
-        return self._urgent_epochs.get(chat_id, 0) != epoch
-
-    def _refund(self, item: OutboxItem) -> None:
-        """A failed attempt sent nothing: it must not hold back the retry or the next reply."""
-        bucket = self._buckets.get(item.chat_id)
-        if bucket is not None and item.method == "sendMessage":
-            bucket.refund()
-
-    def _side(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
-
-    async def _show_typing(self, chat_id: int) -> None:
-        """Optional: a failure is one warning per outage and never stops a reply."""
-        try:
-            await self.bot.send_chat_action(chat_id, "typing")
-        except TelegramError as error:
-            self._typing.failed(type(error).__name__)
-        else:
-            self._typing.recovered()
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """Make one call; True when the row is finished (sent or dead), False to retry.
@@ -400,9 +361,11 @@ class Sender:
         try:
             message_id = await self._call(item.method, item.params)
         except RetryAfter as exc:
-            self._refund(item)
+            self.pacer.refund(item)
             self._telegram.failed("429 Too Many Requests")
-            return await self._retry(item, "429 retry_after", seconds(exc.retry_after))
+            wait = seconds(exc.retry_after)
+            self.pacer.too_many_requests(item, wait)
+            return await self._retry(item, "429 retry_after", wait)
         except Forbidden:
             log.info("user unreachable (blocked the bot) user=%s", user_ref(item.user_id))
             if item.chat_id == item.user_id:  # a private chat: the person blocked the bot
@@ -416,7 +379,7 @@ class Sender:
             await self._dead(item, f"400 {exc.message}")
             return True
         except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
-            self._refund(item)
+            self.pacer.refund(item)
             self._telegram.failed(type(exc).__name__)
             return await self._retry(item, type(exc).__name__, self.policy.wait(item.attempts))
         self._telegram.recovered()
@@ -449,7 +412,8 @@ class Sender:
         if status is not None and str(status) == "dead":  # the store's own ceiling
             self._count_dead(item, error)
             return True
-        asyncio.get_running_loop().call_later(delay + 0.01, self.kick, item.chat_id)
+        asyncio.get_running_loop().call_later(delay + 0.01, lambda: self.kick(
+            item.chat_id, background=True))
         return False
 
     async def _dead(self, item: OutboxItem, error: str) -> None:

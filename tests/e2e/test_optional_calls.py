@@ -49,6 +49,9 @@ def test_no_menu_and_no_typing_action_still_serves_a_dialogue(
         ana.expect("Pick a path, or type your own.")
         ana.press("A walk")
         ana.expect("You picked a walk.", "Plenty of energy, Ana.", "That's the tour.")
+        for _ in range(7):  # more than one chat's burst: "typing…" while the rest wait
+            ana.command("privacy")
+        ana.expect(*["What I keep"] * 7)
         ana.expect_nothing_more()
         assert fake.commands() == []  # the server never took the menu
     typing = [c.status for c in fake.calls("sendChatAction") if c.params.get("chat_id") == ana.id]

@@ -8,9 +8,9 @@
   status 3 with one line saying what to do.
 - A webhook left set from webhook mode: deleted with one warning, then polling works.
 - sendChatAction (the optional "typing…") failing never holds back a reply.
-- Pacing: a burst of three, then about one message a second per chat; "typing…" only
-  while a message is actually held back; a failed send does not cost a later message
-  its turn.
+- Pacing: a burst of five (a whole reply), then about one message a second per chat;
+  "typing…" only while a message is actually held back; a failed send does not cost a
+  later message its turn.
 """
 
 from __future__ import annotations
@@ -146,9 +146,9 @@ def test_typing_failures_never_hold_a_reply_back(own_fake: FakeTelegram, tmp_pat
     with running(bot):
         fake.outage("sendChatAction", 30.0, status=500)
         ana.command("start")
-        ana.command("privacy")
-        ana.command("privacy")  # the fourth and fifth messages are held back: "typing…"
-        ana.expect("Hi! This tour shows", "Which language", "What I keep", "What I keep")
+        for _ in range(5):  # the sixth and seventh messages are held back: "typing…"
+            ana.command("privacy")
+        ana.expect("Hi! This tour shows", "Which language", *["What I keep"] * 5)
         ana.expect_nothing_more()
     assert bot.stderr.count("sendChatAction (typing) failed") == 1
     assert "Traceback" not in bot.output
@@ -162,18 +162,18 @@ def test_pacing_a_burst_then_one_a_second_and_typing_only_when_held_back(
     ana = Person(fake, next_user_id())
     with running(bot):
         ana.command("start")
-        for _ in range(3):
+        for _ in range(5):
             ana.command("privacy")
-        ana.expect("Hi! This tour shows", "Which language", *["What I keep"] * 3)
-        time.sleep(3.2)  # the bucket fills up again
+        ana.expect("Hi! This tour shows", "Which language", *["What I keep"] * 5)
+        time.sleep(5.2)  # the bucket fills up again
         asked = time.time()
         ana.command("privacy")
         ana.expect("What I keep")
     sends = [c for c in fake.calls("sendMessage") if c.params["chat_id"] == ana.id]
     times = [c.started for c in sends]
-    assert times[2] - times[0] < 0.8  # a burst of three at once (the bounds allow for a
-    assert 0.8 < times[3] - times[2] < 2.0 and 0.8 < times[4] - times[3] < 2.0  # busy CI)
+    assert times[4] - times[0] < 0.8  # a burst of five at once (the bounds allow for a
+    assert 0.8 < times[5] - times[4] < 2.0 and 0.8 < times[6] - times[5] < 2.0  # busy CI)
     typing = [a.at for a in fake.chat_actions(ana.id)]
-    assert typing and all(a > times[2] for a in typing)  # only once a message was held back
-    assert times[5] - asked < 1.0  # after a pause, a reply goes out at once...
-    assert not any(times[4] + 0.5 < a < times[5] for a in typing)  # ...without "typing…"
+    assert typing and all(a > times[4] for a in typing)  # only once a message was held back
+    assert times[7] - asked < 1.0  # after a pause, a reply goes out at once...
+    assert not any(times[6] + 0.5 < a < times[7] for a in typing)  # ...without "typing…"
