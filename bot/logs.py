@@ -50,18 +50,6 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class _HandledByTheSender(logging.Filter):
-    """python-telegram-bot's AIORateLimiter logs the 429 it finally re-raises as an ERROR
-    with a traceback, but the sender handles that (it waits `retry_after` and logs a
-    warning): keep one line, at WARNING, so a rate limit does not look like a crash."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR:
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
 def user_ref(user_id: int) -> str:
     """A stable, keyed, non-reversible reference to a user for logs (never the id)."""
     return hmac.new(_key, str(user_id).encode(), hashlib.sha256).hexdigest()[:10]
@@ -95,6 +83,3 @@ def setup_logging(level: str, secrets: list[str], log_format: str = "text") -> N
     # At DEBUG python-telegram-bot logs every update and API call in full: what people
     # wrote, their names and chat ids. Never below INFO, whatever LOG_LEVEL says.
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.getEffectiveLevel()))
-    limiter = logging.getLogger("telegram.ext.AIORateLimiter")
-    if not any(isinstance(f, _HandledByTheSender) for f in limiter.filters):
-        limiter.addFilter(_HandledByTheSender())
