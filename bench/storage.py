@@ -84,7 +84,7 @@ def _stats(samples_ns: list[int]) -> tuple[float, float]:
 async def _hop_ns(store: SQLiteStore) -> int:
     """One bare round trip to the worker thread: the floor under every store call."""
     t0 = time.perf_counter_ns()
-    await store._call(lambda conn: None)
+    await store.run_sync(lambda conn: None)
     return time.perf_counter_ns() - t0
 
 

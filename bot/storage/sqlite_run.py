@@ -1,0 +1,296 @@
+"""Where the SQLite backend's statements run: on the event loop, or on one worker thread.
+
+Why the event loop by default. ``sqlite3`` is blocking, so the first design gave one
+worker thread the connection and made every statement a job on it. One update then cost
+about 13 round trips to that thread (lock, seen, load, save, three enqueues, mark seen,
+commit; the sender's pending and three mark_sent), each ~0.16 ms of thread handoff,
+while SQLite's own work was ~4 % of the time. ``bench/sqlite_hops.py`` runs the same
+stream of updates, interleaved, through: the thread (today's design), a model of the best
+a thread can do (the whole transaction in two jobs: BEGIN IMMEDIATE with the reads, then
+the buffered writes with COMMIT; the sender's marks grouped), and the loop. On a busy
+2-core machine the loop took about a third of the per-update time of the statement-per-job
+thread and half of the two-job model's, with no hop at all (figures: the benchmark's
+docstring and the performance notes). A thread cannot win this: each hop wakes a thread
+and comes back through the loop's self-pipe, which costs more than the statements.
+
+What running on the loop must not do is block it, so everything whose cost is not a few
+microseconds stays on the thread:
+
+- Another process holding the write lock (for seconds): the loop's connection has
+  ``busy_timeout = 0``; ``BEGIN IMMEDIATE`` (and any self-contained job) that finds the
+  database busy is retried with ``asyncio.sleep`` backoff until ``busy_timeout`` has
+  passed, then the last ``database is locked`` error is raised: the same transient error
+  as when SQLite's own busy handler gave up on the thread.
+- Checkpoints (copying the WAL into the database and fsyncing both, milliseconds to tens
+  of milliseconds): ``wal_autocheckpoint = 0`` on the loop's connection; once the WAL has
+  grown past ``CHECKPOINT_BYTES`` a PASSIVE checkpoint runs on the thread with a second
+  connection, which never blocks a writer. Commits themselves only append to the WAL
+  (``synchronous = NORMAL``: no fsync), so they stay microseconds.
+- Jobs whose cost grows with the tables (purges, counting every user, key usage, the
+  operator's ``run_sync``), opening (migrations) and closing: on the thread, with the
+  connection handed over under the store's connection lock.
+
+``ThreadRunner`` keeps the first design (every statement a job on the thread, SQLite's
+own busy handler): for a database on a filesystem where a plain write can stall, and as
+the benchmark's baseline. Both count their hops to the thread (``hops``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from bot.storage.base import settle
+
+__all__ = ["CHECKPOINT_BYTES", "LoopRunner", "Runner", "ThreadRunner", "rollback_if_active"]
+
+T = TypeVar("T")
+Job = Callable[..., T]
+
+#: WAL size that triggers a checkpoint off the loop: SQLite's own default (1000 pages).
+CHECKPOINT_BYTES = 1000 * 4096
+#: Commits between two looks at the WAL's size (one ``stat``).
+_CHECK_EVERY = 50
+_FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.05  # seconds between two tries of a busy database
+_BUSY, _LOCKED = 5, 6  # SQLite primary result codes
+
+
+def rollback_if_active(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _execute(conn: sqlite3.Connection, sql: str) -> None:
+    conn.execute(sql)
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(error) or "busy" in str(error)
+    return code & 0xFF in (_BUSY, _LOCKED)
+
+
+def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A connection in WAL mode, ``synchronous = NORMAL``, foreign keys on, waiting up to
+    ``busy_timeout`` seconds for another process's lock (0: never waits)."""
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        _retry_while_busy(conn, lambda c: c.execute("PRAGMA journal_mode = WAL"),
+                          time.monotonic() + max(busy_timeout, 5.0))
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _retry_while_busy(conn: sqlite3.Connection, fn: Job[T], deadline: float, *args: Any) -> T:
+    """Run a self-contained job on the calling thread, again while the database is busy.
+    (SQLite answers "locked" without waiting when two processes switch a new file to WAL
+    at the same moment, and the loop's connection never waits.)"""
+    wait = _FIRST_WAIT
+    while True:
+        try:
+            return fn(conn, *args)
+        except sqlite3.OperationalError as error:
+            rollback_if_active(conn)
+            if not _is_busy(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+        wait = min(wait * 2, _LONGEST_WAIT)
+
+
+class Runner:
+    """Runs the store's statements; one connection, used by one caller at a time (the
+    store's connection lock)."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.hops = 0  # jobs handed to the worker thread since the start
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def _thread(self, fn: Job[T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` on the worker thread (FIFO, one job at a time)."""
+        if self._executor is None:
+            raise RuntimeError("store is not open")
+        self.hops += 1
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _with_conn(self, fn: Job[T], args: tuple[Any, ...]) -> T:
+        if self._conn is None:
+            raise RuntimeError("store is not connected")
+        return fn(self._conn, *args)
+
+    def _start(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relbot-sqlite")
+
+    async def _stop(self, close: Callable[[], None]) -> None:
+        executor = self._executor
+        if executor is None:
+            return
+        try:
+            await self._thread(close)
+        finally:
+            self._executor = None
+            executor.shutdown(wait=True)
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            rollback_if_active(conn)
+            conn.close()
+
+    # --- the interface the store uses ----------------------------------------------------
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def statement(self, fn: Job[T], *args: Any) -> T:
+        """``fn(conn, *args)`` inside the open transaction (never retried)."""
+        raise NotImplementedError
+
+    async def job(self, fn: Job[T], *args: Any) -> T:
+        """A self-contained, cheap job (autocommit or its own transaction)."""
+        raise NotImplementedError
+
+    async def slow_job(self, fn: Job[T], *args: Any) -> T:
+        """A self-contained job whose cost may grow with the tables: never on the loop.
+        Finished even if the caller is cancelled: the connection is not handed back while
+        the thread still uses it."""
+        return await settle(self._thread(self._with_conn, fn, args))
+
+    async def begin(self) -> None:
+        """``BEGIN IMMEDIATE``: SQLite's write lock, waiting out another process's."""
+        raise NotImplementedError
+
+    async def finish(self, fn: Job[T], *args: Any) -> T:
+        """COMMIT or ROLLBACK: run to completion even if the caller is cancelled."""
+        raise NotImplementedError
+
+    def committed(self) -> None:
+        """Called after each commit (the loop schedules checkpoints from here)."""
+
+
+class ThreadRunner(Runner):
+    """Every statement a job on the worker thread; SQLite's busy handler waits there."""
+
+    async def open(self) -> None:
+        self._start()
+        self._conn = await self._thread(connect, self.path, self.busy_timeout)
+
+    async def close(self) -> None:
+        await self._stop(self._disconnect)
+
+    async def statement(self, fn: Job[T], *args: Any) -> T:
+        return await self._thread(self._with_conn, fn, args)
+
+    async def job(self, fn: Job[T], *args: Any) -> T:
+        return await self._thread(self._with_conn, fn, args)
+
+    async def begin(self) -> None:
+        await self.finish(_execute, "BEGIN IMMEDIATE")
+
+    async def finish(self, fn: Job[T], *args: Any) -> T:
+        return await settle(self._thread(self._with_conn, fn, args))
+
+
+class LoopRunner(Runner):
+    """Statements on the event loop; waits, checkpoints and slow jobs off it (see above)."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        super().__init__(path, busy_timeout)
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Future[Any] | None = None
+        self._commits = 0
+
+    async def open(self) -> None:
+        self._start()
+        self._conn = await self._thread(connect, self.path, self.busy_timeout)
+        await self._thread(self._conn.execute, "PRAGMA busy_timeout = 0")
+        if self.path != ":memory:":
+            await self._thread(self._conn.execute, "PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = await self._thread(connect, self.path, self.busy_timeout)
+
+    async def slow_job(self, fn: Job[T], *args: Any) -> T:
+        if self._conn is None:
+            raise RuntimeError("store is not connected")
+        deadline = time.monotonic() + self.busy_timeout
+        return await settle(self._thread(_retry_while_busy, self._conn, fn, deadline, *args))
+
+    async def close(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.wait({self._checkpointing})
+        await self._stop(self._close_both)
+
+    def _close_both(self) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        try:
+            self._disconnect()  # the last connection to close checkpoints and drops the WAL
+        finally:
+            if checkpointer is not None:
+                checkpointer.close()
+
+    async def statement(self, fn: Job[T], *args: Any) -> T:
+        if self._conn is None:
+            raise RuntimeError("store is not connected")
+        return fn(self._conn, *args)
+
+    async def finish(self, fn: Job[T], *args: Any) -> T:
+        return await self.statement(fn, *args)  # never suspends: cannot be cancelled half-way
+
+    async def begin(self) -> None:
+        await self.job(_execute, "BEGIN IMMEDIATE")
+
+    async def job(self, fn: Job[T], *args: Any) -> T:
+        """Run on the loop; while another process holds the database, wait with
+        ``asyncio.sleep`` (never blocking the loop) up to ``busy_timeout``, then raise."""
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("store is not connected")
+        deadline = time.monotonic() + self.busy_timeout
+        wait = _FIRST_WAIT
+        while True:
+            try:
+                return fn(conn, *args)
+            except sqlite3.OperationalError as error:
+                rollback_if_active(conn)
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+            wait = min(wait * 2, _LONGEST_WAIT)
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._checkpointer is None or self._commits % _CHECK_EVERY:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        try:
+            size = os.stat(self.path + "-wal").st_size
+        except OSError:
+            return
+        if size >= CHECKPOINT_BYTES:
+            self._checkpointing = self._thread(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """PASSIVE: copies what no reader still needs; never waits for, nor blocks, a
+        writer. A failure (a full disk) is left for the next one to retry."""
+        conn = self._checkpointer
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
