@@ -144,14 +144,14 @@ class SQLiteStore(Store):
         """Run one self-contained job while no transaction is open on the connection."""
         async with self._conn_lock:
             result = await self._runner.job(fn, *args)
-            self._runner.committed()
+            await self._runner.after()
             return result
 
     async def _slow(self, fn: Callable[..., T], *args: Any) -> T:
         """Like ``_exclusive``, for a job whose cost grows with the tables (off the loop)."""
         async with self._conn_lock:
             result = await self._runner.slow_job(fn, *args)
-            self._runner.committed()
+            await self._runner.after()
             return result
 
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -210,7 +210,7 @@ class SQLiteStore(Store):
             except BaseException:
                 await runner.finish(rollback_if_active)
                 raise
-            runner.committed()
+            await runner.after()
 
     # --- outbox and maintenance ----------------------------------------------------------
     async def _pending(

@@ -21,11 +21,16 @@ microseconds stays on the thread:
   database busy is retried with ``asyncio.sleep`` backoff until ``busy_timeout`` has
   passed, then the last ``database is locked`` error is raised: the same transient error
   as when SQLite's own busy handler gave up on the thread.
-- Checkpoints (copying the WAL into the database and fsyncing both, milliseconds to tens
-  of milliseconds): ``wal_autocheckpoint = 0`` on the loop's connection; once the WAL has
-  grown past ``CHECKPOINT_BYTES`` a PASSIVE checkpoint runs on the thread with a second
-  connection, which never blocks a writer. Commits themselves only append to the WAL
-  (``synchronous = NORMAL``: no fsync), so they stay microseconds.
+- Checkpoints (copying the WAL into the database and fsyncing both: tens of milliseconds
+  here): ``wal_autocheckpoint = 0`` on the loop's connection; once the WAL holds
+  ``CHECKPOINT_BYTES`` (SQLite's own 1,000 pages), a PASSIVE checkpoint runs on the thread
+  before the connection is handed on. The committing caller waits for it (as SQLite's
+  autocheckpoint made it wait on the thread); the loop does not. ``journal_size_limit = 0``
+  truncates the WAL when it starts over, so its file size is what it holds (one ``stat``
+  every few commits tells). Not concurrently with our own writes (a second connection
+  could): under steady writing such a checkpoint never catches up, the WAL never starts
+  over, and it grows without bound. Commits themselves only append to the WAL
+  (``synchronous = NORMAL``: no fsync).
 - Jobs whose cost grows with the tables (purges, counting every user, key usage, the
   operator's ``run_sync``), opening (migrations) and closing: on the thread, with the
   connection handed over under the store's connection lock.
@@ -48,15 +53,15 @@ from typing import Any, TypeVar
 
 from bot.storage.base import settle
 
-__all__ = ["CHECKPOINT_BYTES", "LoopRunner", "Runner", "ThreadRunner", "rollback_if_active"]
+__all__ = ["CHECKPOINT_BYTES", "LoopRunner", "Runner", "ThreadRunner",
+           "rollback_if_active"]
 
 T = TypeVar("T")
 Job = Callable[..., T]
 
-#: WAL size that triggers a checkpoint off the loop: SQLite's own default (1000 pages).
+#: A WAL this big is checkpointed: SQLite's own autocheckpoint size (1,000 pages).
 CHECKPOINT_BYTES = 1000 * 4096
-#: Commits between two looks at the WAL's size (one ``stat``).
-_CHECK_EVERY = 50
+_LOOK_EVERY = 8  # writing commits between two looks at the WAL file's size (one stat)
 _FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.05  # seconds between two tries of a busy database
 _BUSY, _LOCKED = 5, 6  # SQLite primary result codes
 
@@ -182,8 +187,9 @@ class Runner:
         """COMMIT or ROLLBACK: run to completion even if the caller is cancelled."""
         raise NotImplementedError
 
-    def committed(self) -> None:
-        """Called after each commit (the loop schedules checkpoints from here)."""
+    async def after(self) -> None:
+        """Called after each job or transaction, still holding the connection (the loop
+        checkpoints from here)."""
 
 
 class ThreadRunner(Runner):
@@ -214,17 +220,15 @@ class LoopRunner(Runner):
 
     def __init__(self, path: str, busy_timeout: float) -> None:
         super().__init__(path, busy_timeout)
-        self._checkpointer: sqlite3.Connection | None = None
-        self._checkpointing: asyncio.Future[Any] | None = None
-        self._commits = 0
+        self._changes = 0  # the connection's total_changes when last looked at
+        self._commits = 0  # writing commits since the WAL's size was last looked at
 
     async def open(self) -> None:
         self._start()
         self._conn = await self._thread(connect, self.path, self.busy_timeout)
         await self._thread(self._conn.execute, "PRAGMA busy_timeout = 0")
-        if self.path != ":memory:":
-            await self._thread(self._conn.execute, "PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = await self._thread(connect, self.path, self.busy_timeout)
+        for pragma in ("wal_autocheckpoint = 0", "journal_size_limit = 0"):
+            await self._thread(self._conn.execute, f"PRAGMA {pragma}")
 
     async def slow_job(self, fn: Job[T], *args: Any) -> T:
         if self._conn is None:
@@ -233,17 +237,7 @@ class LoopRunner(Runner):
         return await settle(self._thread(_retry_while_busy, self._conn, fn, deadline, *args))
 
     async def close(self) -> None:
-        if self._checkpointing is not None:
-            await asyncio.wait({self._checkpointing})
-        await self._stop(self._close_both)
-
-    def _close_both(self) -> None:
-        checkpointer, self._checkpointer = self._checkpointer, None
-        try:
-            self._disconnect()  # the last connection to close checkpoints and drops the WAL
-        finally:
-            if checkpointer is not None:
-                checkpointer.close()
+        await self._stop(self._disconnect)  # closing checkpoints and drops the WAL
 
     async def statement(self, fn: Job[T], *args: Any) -> T:
         if self._conn is None:
@@ -274,23 +268,25 @@ class LoopRunner(Runner):
             await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
             wait = min(wait * 2, _LONGEST_WAIT)
 
-    def committed(self) -> None:
+    async def after(self) -> None:
+        conn = self._conn
+        if conn is None or conn.total_changes == self._changes or self.path == ":memory:":
+            return  # nothing written: nothing to checkpoint
+        self._changes = conn.total_changes
         self._commits += 1
-        if self._checkpointer is None or self._commits % _CHECK_EVERY:
+        if self._commits < _LOOK_EVERY:
             return
-        if self._checkpointing is not None and not self._checkpointing.done():
-            return
+        self._commits = 0
         try:
             size = os.stat(self.path + "-wal").st_size
         except OSError:
             return
         if size >= CHECKPOINT_BYTES:
-            self._checkpointing = self._thread(self._checkpoint)
+            await settle(self._thread(_checkpoint, conn))
 
-    def _checkpoint(self) -> None:
-        """PASSIVE: copies what no reader still needs; never waits for, nor blocks, a
-        writer. A failure (a full disk) is left for the next one to retry."""
-        conn = self._checkpointer
-        if conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """PASSIVE: copies what no other process's reader still needs. A failure (a full disk)
+    is left for the next one: the commit before it stands."""
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
