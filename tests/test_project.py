@@ -77,6 +77,7 @@ def test_code_is_ruff_clean() -> None:
                                    "bench/reminders.py",
                                    "bench/assemble.py",
                                    "bench/sqlite_hops.py",
+                                   "bench/postgres_trips.py",
                                    ])
 def test_benchmarks_run_in_smoke_mode(bench: str) -> None:
     result = subprocess.run([sys.executable, bench, "--quick"], cwd=ROOT, capture_output=True,

@@ -1,14 +1,16 @@
 """SQLite backend: the default for a single bot process; stdlib only.
 
-Why it looks like this: ``sqlite3`` is blocking, so one dedicated worker thread owns the
-only connection and the event loop awaits it (``ThreadPoolExecutor(max_workers=1)``).  One
-connection means one transaction at a time, which is also all SQLite allows (one writer),
-so an ``asyncio.Lock`` guards the connection for the length of a transaction and for every
-other call (otherwise a sender's ``pending()`` could read a row that is later rolled back).
-``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so the user's state is read after
-the lock and a second process on the same file waits (``busy_timeout``) instead of failing
-mid-transaction.  WAL + ``synchronous=NORMAL``: commits survive a process crash (a power
-cut may lose the last few, never corrupt the file).
+Why it looks like this: one connection, so one transaction at a time, which is also all
+SQLite allows (one writer); an ``asyncio.Lock`` guards the connection for the length of a
+transaction and for every other call (otherwise a sender's ``pending()`` could read a row
+that is later rolled back). Its statements run on the event loop, where each takes
+microseconds, and never a hop to a thread; whatever could block (another process's lock,
+checkpoints, jobs that grow with the tables) is kept off the loop: see ``sqlite_run``,
+which also says why with the benchmark's figures. ``BEGIN IMMEDIATE`` takes SQLite's
+write lock up front, so the user's state is read after the lock and a second process on
+the same file is waited for (up to ``busy_timeout``) instead of failing mid-transaction.
+WAL + ``synchronous=NORMAL``: commits survive a process crash (a power cut may lose the
+last few, never corrupt the file).
 """
 
 from __future__ import annotations
