@@ -1,9 +1,9 @@
 """SQLite backend: the default for a single bot process; stdlib only.
 
 Why it looks like this: one connection, so one transaction at a time, which is also all
-SQLite allows (one writer); an ``asyncio.Lock`` guards the connection for the length of a
-transaction and for every other call (otherwise a sender's ``pending()`` could read a row
-that is later rolled back). Its statements run on the event loop, where each takes
+SQLite allows (one writer); a lock (``ConnectionLock``) guards the connection for the
+length of a transaction and for every other call (otherwise a sender's ``pending()`` could
+read a row that is later rolled back). Its statements run on the event loop, where each takes
 microseconds, and never a hop to a thread; whatever could block (another process's lock,
 checkpoints, jobs that grow with the tables) is kept off the loop: see ``sqlite_run``,
 which also says why with the benchmark's figures. ``BEGIN IMMEDIATE`` takes SQLite's
@@ -15,7 +15,6 @@ last few, never corrupt the file).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -58,7 +57,12 @@ from bot.storage.models import (
     user_from_row,
 )
 from bot.storage.sealing import SEALED_COLUMNS, KeyProvider
-from bot.storage.sqlite_run import LoopRunner, Runner, ThreadRunner, rollback_if_active
+from bot.storage.sqlite_run import (
+    LoopRunner,
+    Runner,
+    ThreadRunner,
+    rollback_if_active,
+)
 from bot.storage.sqlite_sql import (
     _CLAIM_JOB,
     _FORGET_SENT_OF_UNKNOWN,
@@ -131,7 +135,7 @@ class SQLiteStore(Store):
         self.busy_timeout = busy_timeout
         runner = ThreadRunner if threaded else LoopRunner
         self._runner: Runner = runner(self.path, busy_timeout)
-        self._conn_lock = asyncio.Lock()
+        self._conn_lock = self._runner.lock
 
     @property
     def in_memory(self) -> bool:
