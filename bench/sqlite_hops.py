@@ -143,7 +143,7 @@ class TwoJobModel:
     def _mark_all(conn: sqlite3.Connection, ids: list[int], stamp: str) -> None:
         conn.execute("BEGIN IMMEDIATE")
         for outbox_id in ids:
-            if conn.execute(_MARK_SENT, (1, stamp, outbox_id)).rowcount == 1:
+            if conn.execute(_MARK_SENT, (1, stamp, outbox_id)).rowcount != 1:
                 conn.execute(_FORGET_SENT_OF_UNKNOWN, (outbox_id,))
         conn.execute("COMMIT")
 

@@ -257,12 +257,11 @@ class SQLiteStore(Store):
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
         def sent(conn: sqlite3.Connection) -> bool:
-            if _rowcount(conn, _MARK_SENT, (message_id, format_ts(now), outbox_id)) != 1:
-                return False
-            _rowcount(conn, _FORGET_SENT_OF_UNKNOWN, (outbox_id,))
-            return True
+            if _rowcount(conn, _MARK_SENT, (message_id, format_ts(now), outbox_id)) == 1:
+                return True
+            return _rowcount(conn, _FORGET_SENT_OF_UNKNOWN, (outbox_id,)) == 1
 
-        return await self._exclusive(_atomic, sent)
+        return await self._exclusive(sent)
 
     async def _mark_failed(
         self,
