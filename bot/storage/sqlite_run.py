@@ -2,16 +2,28 @@
 
 Why the event loop by default. ``sqlite3`` is blocking, so the first design gave one
 worker thread the connection and made every statement a job on it. One update then cost
-about 13 round trips to that thread (lock, seen, load, save, three enqueues, mark seen,
+13 round trips to that thread (begin, seen, load, save, three enqueues, mark seen,
 commit; the sender's pending and three mark_sent), each ~0.16 ms of thread handoff,
 while SQLite's own work was ~4 % of the time. ``bench/sqlite_hops.py`` runs the same
-stream of updates, interleaved, through: the thread (today's design), a model of the best
-a thread can do (the whole transaction in two jobs: BEGIN IMMEDIATE with the reads, then
-the buffered writes with COMMIT; the sender's marks grouped), and the loop. On a busy
-2-core machine the loop took about a third of the per-update time of the statement-per-job
-thread and half of the two-job model's, with no hop at all (figures: the benchmark's
-docstring and the performance notes). A thread cannot win this: each hop wakes a thread
-and comes back through the loop's self-pipe, which costs more than the statements.
+stream of updates (50 people at once), interleaved, through four variants; measured on a
+2-core machine shared with other work (load 10-20), in CPU time per update, which that
+load disturbs least:
+
+    thread, a job per statement (the first design)    13 hops   4,000-4,700 µs   1.0x
+    thread, 2+2 jobs (a model: BEGIN IMMEDIATE with   4 hops   1,550-2,050 µs   2.2-3.0x
+      the reads, then the buffered writes with COMMIT;
+      the sender's pending, then its marks grouped)
+    the event loop (this module)                       0 hops   1,580-1,970 µs   2.0-3.2x
+    the event loop, the model's very code              0 hops     820-1,000 µs   4.1-5.0x
+
+The last two rows settle it: the same code costs about half as much without its four
+hops, so no design that keeps SQLite on a thread can match the loop (the model also
+leaves out the store's own layers, which the real store on the loop still pays for).
+Wall time per update on that machine swung between 0.4x and 2.3x with the load, because
+other processes took the cores (a plain commit on the loop there took 8 ms at p99 and up
+to 120 ms, with or without checkpoints); the figures to quote come from a quiet machine.
+Grouping the sender's marks into one transaction (a group commit) would save at most
+~20 µs per mark and on the loop calls do not pile up to be grouped: not done.
 
 What running on the loop must not do is block it, so everything whose cost is not a few
 microseconds stays on the thread:
