@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import SQLiteStore, is_transient
-from bot.storage.sqlite_run import CHECKPOINT_BYTES
+from bot.storage.sqlite_run import CHECKPOINT_BYTES, ConnectionLock
 
 
 @contextmanager
@@ -111,3 +111,52 @@ async def test_the_wal_stays_bounded_under_steady_writes(
                 await asyncio.sleep(0)
         wal = (tmp_path / "bot.sqlite3-wal").stat().st_size
     assert wal < bound * CHECKPOINT_BYTES, f"WAL of {wal:,} bytes"
+
+
+async def test_a_call_cancelled_in_the_queue_never_stalls_the_others(tmp_path: Path) -> None:
+    """A transaction that waits inside holds the connection; a call queued behind it and
+    cancelled must not keep the next one from running (a lost turn hangs every update)."""
+    async with SQLiteStore(tmp_path / "bot.sqlite3") as store:
+        inside, leave = asyncio.Event(), asyncio.Event()
+
+        async def holder() -> None:
+            async with store.transaction(1) as tx:
+                await tx.mark_seen(1)
+                inside.set()
+                await leave.wait()
+
+        first = asyncio.create_task(holder())
+        await inside.wait()
+        cancelled, waiting = (asyncio.create_task(_reply(store, user, 10 + user))
+                              for user in (2, 3))
+        await asyncio.sleep(0.01)
+        cancelled.cancel()
+        leave.set()
+        await first
+        await asyncio.wait_for(waiting, 5)
+        assert cancelled.cancelled()
+        assert [item.chat_id for item in await store.pending()] == [3]
+
+
+async def test_a_waiter_cancelled_as_its_turn_comes_passes_the_turn_on() -> None:
+    lock = ConnectionLock()
+    got: list[str] = []
+
+    async def take(name: str) -> None:
+        async with lock:
+            got.append(name)
+
+    async with lock:
+        woken, next_one = asyncio.create_task(take("woken")), asyncio.create_task(take("next"))
+        await asyncio.sleep(0)  # both wait
+    woken.cancel()  # its turn came (the exit woke it) but it has not run yet
+    await asyncio.wait_for(next_one, 1)
+    assert got == ["next"] and woken.cancelled()
+
+    async with lock:  # one who finds it free takes it even if a woken one has not run yet
+        later = asyncio.create_task(take("later"))
+        await asyncio.sleep(0)
+    async with lock:
+        got.append("barged")
+    await asyncio.wait_for(later, 1)
+    assert got == ["next", "barged", "later"]
