@@ -80,6 +80,8 @@ def test_code_is_ruff_clean() -> None:
                                    "bench/reminders.py",
                                    "bench/assemble.py",
                                    "bench/http_latency.py",
+                                   "bench/sqlite_hops.py",
+                                   pytest.param("bench/postgres_trips.py", marks=NEEDS_POSTGRES),
                                    pytest.param("bench/replicas.py", marks=NEEDS_POSTGRES)])
 def test_benchmarks_run_in_smoke_mode(bench: str) -> None:
     result = subprocess.run([sys.executable, bench, "--quick"], cwd=ROOT, capture_output=True,

@@ -74,14 +74,20 @@ ON CONFLICT (user_id) DO UPDATE SET
 RETURNING *"""
 
 # As in SQLite: a sent row keeps no text; an erased person's last reply keeps no row.
-_MARK_SENT = (
-    "UPDATE outbox SET status = 'sent', message_id = $1, finished_at = $2, params = '{}'"
-    " WHERE id = $3 AND status = 'pending'"
-)
-_FORGET_SENT_OF_UNKNOWN = (
-    "DELETE FROM outbox WHERE id = $1"
-    " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
-)
+# One statement, one round trip: the row is marked sent, or removed if its person is gone
+# (the last reply to /delete). The two conditions exclude each other, so the two parts
+# never touch the same row.
+_MARK_SENT = """
+WITH forgotten AS (
+    DELETE FROM outbox AS o WHERE o.id = $3 AND o.status = 'pending'
+      AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = o.user_id)
+    RETURNING o.id),
+sent AS (
+    UPDATE outbox AS o SET status = 'sent', message_id = $1, finished_at = $2, params = '{}'
+    WHERE o.id = $3 AND o.status = 'pending'
+      AND EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = o.user_id)
+    RETURNING o.id)
+SELECT (SELECT COUNT(*) FROM forgotten) + (SELECT COUNT(*) FROM sent)"""
 # Uses the index on finished_at: only the last few seconds of the whole outbox are read.
 _RECENT_SENDS = (
     "SELECT finished_at FROM outbox WHERE finished_at >= $2 AND chat_id = $1"
@@ -203,7 +209,7 @@ class PostgresStore(Store):
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=self._min_size, max_size=self._max_size,
-                server_settings=settings,
+                server_settings=settings, reset=_keep_session,
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             raise self._refused(error) from error
@@ -316,12 +322,7 @@ class PostgresStore(Store):
         return [row[0] for row in rows]
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
-        async with self.pool.acquire() as conn, conn.transaction():
-            status = await conn.execute(_MARK_SENT, message_id, now, outbox_id)
-            if _affected(status) != 1:
-                return False
-            await conn.execute(_FORGET_SENT_OF_UNKNOWN, outbox_id)
-        return True
+        return bool(await self.pool.fetchval(_MARK_SENT, message_id, now, outbox_id))
 
     async def _mark_failed(
         self,
@@ -376,6 +377,13 @@ def _dollars(sql: str) -> str:
     """``?`` placeholders of a dialect-neutral statement as asyncpg's ``$1, $2, ...``."""
     parts = sql.split("?")
     return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection given back, besides rolling back an open
+    transaction (asyncpg always does that): nothing. asyncpg's default sends one more
+    round trip per use (unlock all advisory locks, close cursors, unlisten, reset all);
+    this store takes only transaction-level locks and sets no session state."""
 
 
 async def _abort(conn: asyncpg.Connection, tx: PgTransaction) -> None:

@@ -1,24 +1,23 @@
 """SQLite backend: the default for a single bot process; stdlib only.
 
-Why it looks like this: ``sqlite3`` is blocking, so one dedicated worker thread owns the
-only connection and the event loop awaits it (``ThreadPoolExecutor(max_workers=1)``).  One
-connection means one transaction at a time, which is also all SQLite allows (one writer),
-so an ``asyncio.Lock`` guards the connection for the length of a transaction and for every
-other call (otherwise a sender's ``pending()`` could read a row that is later rolled back).
-``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so the user's state is read after
-the lock and a second process on the same file waits (``busy_timeout``) instead of failing
-mid-transaction.  WAL + ``synchronous=NORMAL``: commits survive a process crash (a power
-cut may lose the last few, never corrupt the file).
+Why it looks like this: one connection, so one transaction at a time, which is also all
+SQLite allows (one writer); a lock (``ConnectionLock``) guards the connection for the
+length of a transaction and for every other call (otherwise a sender's ``pending()`` could
+read a row that is later rolled back). Its statements run on the event loop, where each takes
+microseconds, and never a hop to a thread; whatever could block (another process's lock,
+checkpoints, jobs that grow with the tables) is kept off the loop: see ``sqlite_run``,
+which also says why with the benchmark's figures. ``BEGIN IMMEDIATE`` takes SQLite's
+write lock up front, so the user's state is read after the lock and a second process on
+the same file is waited for (up to ``busy_timeout``) instead of failing mid-transaction.
+WAL + ``synchronous=NORMAL``: commits survive a process crash (a power cut may lose the
+last few, never corrupt the file).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -58,6 +57,12 @@ from bot.storage.models import (
     user_from_row,
 )
 from bot.storage.sealing import SEALED_COLUMNS, KeyProvider
+from bot.storage.sqlite_run import (
+    LoopRunner,
+    Runner,
+    ThreadRunner,
+    rollback_if_active,
+)
 from bot.storage.sqlite_sql import (
     _CLAIM_JOB,
     _FORGET_SENT_OF_UNKNOWN,
@@ -79,24 +84,20 @@ Row = sqlite3.Row
 _SCHEMA_VERSION = "SELECT COALESCE(MAX(version), 0) FROM schema_version"
 Params = tuple[object, ...] | dict[str, object]
 
-def _rollback_if_active(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-
 
 def _atomic(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``fn`` in its own write transaction, entirely on the worker thread."""
+    """Run ``fn`` in its own write transaction, as one job."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)
         conn.execute("COMMIT")
     except BaseException:
-        _rollback_if_active(conn)
+        rollback_if_active(conn)
         raise
     return result
 
 
-# Worker-side statement runners (the first argument is always the connection).
+# Statement runners (the first argument is always the connection).
 def _rows(conn: sqlite3.Connection, sql: str, params: Params = ()) -> list[Row]:
     return conn.execute(sql, params).fetchall()
 
@@ -110,7 +111,11 @@ def _lastrowid(conn: sqlite3.Connection, sql: str, params: Params = ()) -> int:
 
 
 class SQLiteStore(Store):
-    """Store on one SQLite file (or ``:memory:``), one worker thread, one connection."""
+    """Store on one SQLite file (or ``:memory:``), one connection (see ``sqlite_run``).
+
+    ``threaded=True`` runs every statement on the worker thread (the first design): for a
+    file on a filesystem where a plain write can stall; slower on a local disk.
+    """
 
     concurrent_writers = False
 
@@ -123,44 +128,43 @@ class SQLiteStore(Store):
         busy_timeout: float = 5.0,
         keys: KeyRing | KeyProvider | None = None,
         upgrade: Upgrade = "apply",
+        threaded: bool = False,
     ) -> None:
         super().__init__(clock=clock, max_attempts=max_attempts, keys=keys, upgrade=upgrade)
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
-        self._conn_lock = asyncio.Lock()
+        runner = ThreadRunner if threaded else LoopRunner
+        self._runner: Runner = runner(self.path, busy_timeout)
+        self._conn_lock = self._runner.lock
 
     @property
     def in_memory(self) -> bool:
         return self.path == ":memory:"
 
-    # --- worker plumbing -----------------------------------------------------------------
-    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Run ``fn(*args)`` on the worker thread (FIFO, one job at a time)."""
-        if self._executor is None:
-            raise RuntimeError("store is not open")
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def _call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Run ``fn(connection, *args)`` on the worker thread."""
-        return self._submit(self._on_worker, fn, args)
-
-    def _on_worker(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        if self._conn is None:
-            raise RuntimeError("store is not connected")
-        return fn(self._conn, *args)
+    @property
+    def hops(self) -> int:
+        """Jobs handed to the worker thread since open (what the benchmark counts)."""
+        return self._runner.hops
 
     async def _exclusive(self, fn: Callable[..., T], *args: Any) -> T:
         """Run one self-contained job while no transaction is open on the connection."""
         async with self._conn_lock:
-            return await self._call(fn, *args)
+            result = await self._runner.job(fn, *args)
+            await self._runner.after()
+            return result
+
+    async def _slow(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like ``_exclusive``, for a job whose cost grows with the tables (off the loop)."""
+        async with self._conn_lock:
+            result = await self._runner.slow_job(fn, *args)
+            await self._runner.after()
+            return result
 
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Escape hatch for maintenance and tests (backups, ad-hoc queries): runs ``fn`` with
         the connection on the worker thread, between transactions."""
         self._guard()
-        return await self._exclusive(fn)
+        return await self._slow(fn)
 
     # --- lifecycle -----------------------------------------------------------------------
     async def _open(self) -> None:
@@ -169,17 +173,16 @@ class SQLiteStore(Store):
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise self._refused(error) from error
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relbot-sqlite")
         try:
-            await settle(self._submit(self._connect))
-            self.schema_found = await settle(
-                self._call(_migrate, format_ts(self.now()), self.upgrade))
-            await settle(self._call(_check_writable))
+            await settle(self._runner.open())
+            self.schema_found = await self._runner.slow_job(
+                _migrate, format_ts(self.now()), self.upgrade)
+            await self._runner.slow_job(_check_writable)
         except (sqlite3.Error, OSError) as error:
-            await self._shutdown()
+            await self._runner.close()
             raise self._refused(error) from error
         except BaseException:
-            await self._shutdown()
+            await self._runner.close()
             raise
 
     def _refused(self, error: BaseException) -> StorageRefused:
@@ -191,67 +194,29 @@ class SQLiteStore(Store):
 
     async def _close(self) -> None:
         async with self._conn_lock:
-            await self._shutdown()
-
-    async def _shutdown(self) -> None:
-        executor = self._executor
-        if executor is None:
-            return
-        try:
-            await settle(self._submit(self._disconnect))
-        finally:
-            self._executor = None
-            executor.shutdown(wait=True)
-
-    def _connect(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            # SQLite answers "locked" without waiting when two processes switch a new file
-            # to WAL at the same moment, so retry for up to busy_timeout.
-            deadline = time.monotonic() + self.busy_timeout
-            while True:
-                try:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    break
-                except sqlite3.OperationalError as error:
-                    if "locked" not in str(error) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-
-    def _disconnect(self) -> None:
-        """Close the connection, if connecting worked (else the open's own error stands)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            _rollback_if_active(conn)
-            conn.close()
+            await settle(self._runner.close())
 
     # --- transactions --------------------------------------------------------------------
     @asynccontextmanager
     async def _begin(self, user_id: int) -> AsyncIterator[Transaction]:
+        runner = self._runner
         async with self._conn_lock:
             try:
-                await settle(self._call(_rowcount, "BEGIN IMMEDIATE"))
+                await runner.begin()
             except BaseException:
-                await settle(self._call(_rollback_if_active))
+                await runner.finish(rollback_if_active)
                 raise
             try:
                 yield SQLiteTransaction(self, user_id)
             except BaseException:
-                await settle(self._call(_rollback_if_active))
+                await runner.finish(rollback_if_active)
                 raise
             try:
-                await settle(self._call(_rowcount, "COMMIT"))
+                await runner.finish(_rowcount, "COMMIT")
             except BaseException:
-                await settle(self._call(_rollback_if_active))
+                await runner.finish(rollback_if_active)
                 raise
+            await runner.after()
 
     # --- outbox and maintenance ----------------------------------------------------------
     async def _pending(
@@ -292,12 +257,11 @@ class SQLiteStore(Store):
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None, now: datetime) -> bool:
         def sent(conn: sqlite3.Connection) -> bool:
-            if _rowcount(conn, _MARK_SENT, (message_id, format_ts(now), outbox_id)) != 1:
-                return False
-            _rowcount(conn, _FORGET_SENT_OF_UNKNOWN, (outbox_id,))
-            return True
+            if _rowcount(conn, _MARK_SENT, (message_id, format_ts(now), outbox_id)) == 1:
+                return True
+            return _rowcount(conn, _FORGET_SENT_OF_UNKNOWN, (outbox_id,)) == 1
 
-        return await self._exclusive(_atomic, sent)
+        return await self._exclusive(sent)
 
     async def _mark_failed(
         self,
@@ -320,19 +284,19 @@ class SQLiteStore(Store):
 
     async def _purge_inbox(self, cutoff: datetime) -> int:
         sql = "DELETE FROM inbox WHERE seen_at < ?"
-        return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+        return await self._slow(_rowcount, sql, (format_ts(cutoff),))
 
     async def _purge_outbox(self, cutoff: datetime) -> int:
         sql = "DELETE FROM outbox WHERE status <> 'pending' AND finished_at < ?"
-        return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+        return await self._slow(_rowcount, sql, (format_ts(cutoff),))
 
     async def _scrub_dead(self, cutoff: datetime) -> int:
         sql = ("UPDATE outbox SET params = '{}'"
                " WHERE status = 'dead' AND finished_at < ? AND params <> '{}'")
-        return await self._exclusive(_rowcount, sql, (format_ts(cutoff),))
+        return await self._slow(_rowcount, sql, (format_ts(cutoff),))
 
     async def _inactive_users(self, cutoff: datetime, limit: int) -> list[int]:
-        rows = await self._exclusive(_rows, _INACTIVE, (format_ts(cutoff), limit))
+        rows = await self._slow(_rows, _INACTIVE, (format_ts(cutoff), limit))
         return [int(row[0]) for row in rows]
 
     async def _claim_job(self, job: str, now: datetime, due_before: datetime) -> bool:
@@ -341,21 +305,21 @@ class SQLiteStore(Store):
 
     async def _users_to_reseal(self, prefix: str, after: int, limit: int) -> list[int]:
         params = {"n": len(prefix), "p": prefix, "after": after, "limit": limit}
-        return [int(row[0]) for row in await self._exclusive(_rows, _TO_RESEAL, params)]
+        return [int(row[0]) for row in await self._slow(_rows, _TO_RESEAL, params)]
 
     async def _key_usage(self) -> dict[str, int]:
-        return {str(k): int(n) for k, n in await self._exclusive(_rows, _KEY_USAGE)}
+        return {str(k): int(n) for k, n in await self._slow(_rows, _KEY_USAGE)}
 
     async def _count_users(self) -> int:
-        rows = await self._exclusive(_rows, "SELECT COUNT(*) FROM users")
+        rows = await self._slow(_rows, "SELECT COUNT(*) FROM users")
         return int(rows[0][0])
 
     async def _outbox_backlog(self) -> OutboxBacklog:
-        [(count, oldest)] = await self._exclusive(_rows, OUTBOX_BACKLOG_SQL)
+        [(count, oldest)] = await self._slow(_rows, OUTBOX_BACKLOG_SQL)
         return OutboxBacklog(int(count), as_datetime(oldest) if oldest is not None else None)
 
     async def _sql(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
-        return await self._exclusive(_atomic, lambda conn: _dicts(conn, sql, params))
+        return await self._slow(_atomic, lambda conn: _dicts(conn, sql, params))
 
 
 def _neutral(params: Sequence[object]) -> tuple[object, ...]:
@@ -374,7 +338,7 @@ def _check_writable(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("UPDATE schema_version SET description = description")
     finally:
-        _rollback_if_active(conn)
+        rollback_if_active(conn)
 
 
 def _migrate(conn: sqlite3.Connection, now: str, upgrade: Upgrade) -> int:
@@ -396,11 +360,11 @@ def _migrate(conn: sqlite3.Connection, now: str, upgrade: Upgrade) -> int:
 
 
 class SQLiteTransaction(Transaction):
-    """Statements of one open ``BEGIN IMMEDIATE`` transaction, each run on the worker."""
+    """Statements of one open ``BEGIN IMMEDIATE`` transaction (see ``sqlite_run``)."""
 
     def __init__(self, store: SQLiteStore, user_id: int) -> None:
         super().__init__(user_id, store.now, store.codec)
-        self._call = store._call  # no connection lock: the transaction already holds it
+        self._call = store._runner.statement  # the transaction already holds the connection
 
     async def _seen(self, update_id: int) -> bool:
         sql = "SELECT 1 FROM inbox WHERE user_id = ? AND update_id = ?"

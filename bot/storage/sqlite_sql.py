@@ -32,13 +32,15 @@ ON CONFLICT (user_id) DO UPDATE SET
 RETURNING *"""
 
 # Sent: keep what ordering and dedupe need, drop the text. A person who was erased
-# (the reply to /delete) keeps no row at all once it is sent.
+# (the reply to /delete) keeps no row at all once it is sent. Each is one statement in
+# its own (autocommit) transaction: the usual case is the first alone.
 _MARK_SENT = (
     "UPDATE outbox SET status = 'sent', message_id = ?, finished_at = ?, params = '{}'"
     " WHERE id = ? AND status = 'pending'"
+    " AND EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
 )
 _FORGET_SENT_OF_UNKNOWN = (
-    "DELETE FROM outbox WHERE id = ?"
+    "DELETE FROM outbox WHERE id = ? AND status = 'pending'"
     " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
 )
 _RECENT_SENDS = (

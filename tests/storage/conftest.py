@@ -27,7 +27,9 @@ POSTGRES_URL = os.environ.get(
 )
 SKIP_POSTGRES = os.environ.get("RELBOT_SKIP_POSTGRES") == "1"
 
-ALL_BACKENDS = ["sqlite-file", "sqlite-memory", "postgres"]
+#: sqlite-thread: the same file store with every statement on its worker thread
+#: (``threaded=True``, see ``bot.storage.sqlite_run``).
+ALL_BACKENDS = ["sqlite-file", "sqlite-thread", "sqlite-memory", "postgres"]
 PERSISTENT_BACKENDS = ["sqlite-file", "postgres"]
 
 
@@ -69,11 +71,11 @@ TEST_KEYS = KeyRing.parse(new_key_entry("test"))
 async def _backend(
     name: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Backend]:
-    if name == "sqlite-file":
+    if name in ("sqlite-file", "sqlite-thread"):
         path = tmp_path / "nested" / "dir" / "relbot.sqlite3"
-        yield Backend(
-            name, lambda **kw: SQLiteStore(path, **{"clock": clock, "keys": TEST_KEYS, **kw}), True
-        )
+        threaded = name == "sqlite-thread"
+        yield Backend(name, lambda **kw: SQLiteStore(
+            path, **{"clock": clock, "keys": TEST_KEYS, "threaded": threaded, **kw}), True)
     elif name == "sqlite-memory":
         yield Backend(name, lambda **kw: SQLiteStore(
             ":memory:", **{"clock": clock, "keys": TEST_KEYS, **kw}), False)

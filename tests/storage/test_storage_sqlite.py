@@ -22,17 +22,23 @@ def _plan(conn: sqlite3.Connection, sql: str, params: object) -> str:
     return "\n".join(str(row[3]) for row in rows)
 
 
-async def test_pragmas_and_parent_directories(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("threaded", "waits"), [(False, (0, 0)), (True, (5000, 1000))])
+async def test_pragmas_and_parent_directories(
+    tmp_path: Path, threaded: bool, waits: tuple[int, int]
+) -> None:
+    """On the event loop the connection never waits inside SQLite (busy_timeout 0: the
+    store waits with asyncio.sleep) and never checkpoints (a thread does)."""
     path = tmp_path / "a" / "b" / "bot.sqlite3"
-    async with SQLiteStore(path) as store:
+    async with SQLiteStore(path, threaded=threaded) as store:
         pragmas = await store.run_sync(
             lambda conn: [
                 conn.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout",
+                             "wal_autocheckpoint")
             ]
         )
     assert path.exists()
-    assert pragmas == ["wal", 1, 1, 5000]  # synchronous=1 is NORMAL
+    assert pragmas == ["wal", 1, 1, *waits]  # synchronous=1 is NORMAL
 
 
 @pytest.mark.parametrize(
