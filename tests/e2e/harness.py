@@ -148,7 +148,13 @@ class BotProcess:
                 stdin=subprocess.DEVNULL,
             )
         if wait:
-            self.wait_ready(hooks_before)
+            try:
+                self.wait_ready(hooks_before)
+            except BaseException:  # a start that timed out must not leave the bot running
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait(10)
+                raise
         return self
 
     def alive(self) -> bool:
