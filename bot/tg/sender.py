@@ -82,6 +82,9 @@ STORE_MAX_ATTEMPTS = 1_000_000
 LEASE = 30.0
 #: The shortest lease, whatever RELBOT_TIME_SCALE says (a loaded test machine lags).
 MIN_LEASE = 5.0
+#: Seconds between a row's claim and its call after which the row is re-checked (renewed)
+#: before the call: it waited, and a safety turn elsewhere may have superseded it.
+HELD_BACK = 0.5
 #: Rows one claim takes: what one chat's pacing sends well within the lease.
 CLAIM_BATCH = 20
 
@@ -274,6 +277,7 @@ class Sender:
                 self._again.discard(chat_id)
                 epoch = self._urgent_epochs.get(chat_id, 0)  # before the fetch: no race
                 items = await self._fetch(chat_id)
+                fetched = time.monotonic()
                 if not items:
                     if chat_id in self._again:
                         continue
@@ -287,7 +291,7 @@ class Sender:
                     granted = await self.pacer.charge(item, epoch)  # before the lease check
                     if granted is None:
                         continue  # superseded while it waited: the epoch check above
-                    held = await self._keep_lease(item)
+                    held = await self._keep_lease(item, time.monotonic() - fetched)
                     if held is None:  # another replica took the row over meanwhile
                         self.pacer.refund(item, granted)
                         await self._release(items[index + 1:])
@@ -314,14 +318,18 @@ class Sender:
         return await self.store.pending(chat_id, limit=CLAIM_BATCH,
                                         claim_for=timedelta(seconds=self.lease))
 
-    async def _keep_lease(self, item: OutboxItem) -> OutboxItem | None:
+    async def _keep_lease(self, item: OutboxItem, held_for: float) -> OutboxItem | None:
         """The row, still this sender's with enough lease left to make the call and record
-        it before another replica may claim it; renewed if it runs short (after a pacing
-        or rate-limit wait). None if it is another replica's now (or finished): skip it.
-        Without claims (one process), always the row itself."""
+        it before another replica may claim it; renewed if it runs short, or if it was
+        held back (`held_for` seconds since the claim: a pacing or budget wait), because
+        meanwhile a safety turn on another replica may have superseded it, and an older
+        message must not go out after the safety reply. None if it is another replica's
+        now, superseded or finished: skip it. Without claims (one process), always the
+        row itself (a local urgent kick already ends its wait)."""
         if self.lease is None:
             return item
-        if (item.not_before - self.store.now()).total_seconds() > self.lease / 3:
+        left = (item.not_before - self.store.now()).total_seconds()
+        if left > self.lease / 3 and held_for < HELD_BACK:
             return item
         renewed = await self._record(
             lambda: self.store.renew([item], timedelta(seconds=self.lease or LEASE)))

@@ -147,3 +147,34 @@ async def test_pacing_counts_what_another_replica_just_sent(schema: str) -> None
         assert calls[3] - calls[2] > 0.3, calls  # held back ~0.5 s: the bucket was empty
         await first.close()
         await second.close()
+
+
+async def test_a_safety_reply_on_another_replica_stops_what_this_one_holds_back(
+        schema: str) -> None:
+    """A flood is paced on one replica; meanwhile the person's safety turn is handled by
+    another (its transaction supersedes the queued rows, claimed ones included). The
+    held-back rows must not go out after the safety reply: re-checked before the call."""
+    async with (
+        FakeTelegram() as fake,
+        replica(schema) as one, replica(schema) as two,
+        Bot(fake.token, base_url=fake.base_url) as bot_one,
+        Bot(fake.token, base_url=fake.base_url) as bot_two,
+    ):
+        fake.send_text(11, "hi")
+        flood = [f"line {n}" for n in range(8)]
+        pacing = Sender(bot_one, one, rate=1.0, burst=2, lease=30.0)  # a long lease
+        other = Sender(bot_two, two, rate=1.0, burst=2, lease=30.0)
+        await queue(one, 11, flood)
+        pacing.kick(11)
+        await fake.wait_for_async(lambda: len(received(fake, 11)) == 2, 10)  # the burst
+        async with two.transaction(11) as tx:  # the safety turn, on the other replica
+            assert await tx.supersede_queued(11) >= 5
+            await tx.enqueue_urgent(11, "sendMessage", {"chat_id": 11, "text": "SAFETY"})
+        other.kick(11, urgent=True)
+        await fake.wait_for_async(lambda: "SAFETY" in received(fake, 11), 40)
+        await asyncio.sleep(2.5)  # the paced rows' turns come and go
+        got = received(fake, 11)
+        assert got[-1] == "SAFETY", got  # nothing older after it
+        assert len(got) <= 4, got  # at most the one in flight when it was superseded
+        await pacing.close()
+        await other.close()
