@@ -55,9 +55,15 @@ from bot.tg.render import render
 from bot.tg.sender import Sender
 from bot.turn import take_turn
 
-__all__ = ["EchoBot", "PtbConversation", "Relbot", "Variant", "build_sender"]
+__all__ = ["EchoBot", "PtbConversation", "Relbot", "Variant", "bench_keys", "build_sender"]
 
 UNLIMITED = 1e9  # per-chat pacing off: Telegram's limits are not our cost
+_KEY = new_key_entry("bench")  # one data key per process: any store can reopen any file
+
+
+def bench_keys() -> KeyRing:
+    """The data key every bench store uses (relbot run has one from its key file)."""
+    return KeyRing.parse(_KEY)
 
 
 class Variant(Protocol):
@@ -210,12 +216,14 @@ class Relbot:
     name = "(d) relbot, SQLite, durable per step"
 
     def __init__(self, compiled: CompiledBundle, screen: Screen, database: Path, *,
-                 keep_chats: bool = True) -> None:
+                 keep_chats: bool = True, rate_limiter: Any = None,
+                 clock: Any = None) -> None:
         self.api = InMemoryBotApi(keep_chats=keep_chats)
         # A data key, as `relbot run` has (there from a key file): sessions are sealed.
-        self.store = open_store(f"sqlite:///{database}",
-                                keys=KeyRing.parse(new_key_entry("bench")))
-        self.bot: ExtBot[None] = ExtBot(TOKEN, request=self.api, get_updates_request=self.api)
+        self.store = open_store(f"sqlite:///{database}", clock=clock,
+                                keys=bench_keys())
+        self.bot: ExtBot[None] = ExtBot(TOKEN, request=self.api, get_updates_request=self.api,
+                                        rate_limiter=rate_limiter)
         self.sender = build_sender(self.bot, self.store)
         self.conversation = Conversation(self.store, compiled, screen, render)
         self.router = Router(self.conversation, self.sender)

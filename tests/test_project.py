@@ -75,7 +75,10 @@ def test_code_is_ruff_clean() -> None:
 @pytest.mark.parametrize("bench", ["bench/engine.py", "bench/storage.py", "bench/privacy.py",
                                    "bench/safety.py", "bench/receive.py",
                                    "bench/reminders.py",
-                                   "bench/assemble.py"])
+                                   "bench/assemble.py",
+                                   "bench/inprocess.py",
+                                   "bench/growth.py",
+                                   "bench/memory.py"])
 def test_benchmarks_run_in_smoke_mode(bench: str) -> None:
     result = subprocess.run([sys.executable, bench, "--quick"], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
