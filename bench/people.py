@@ -7,9 +7,10 @@ API's `ChatLog`), with a deterministic policy, so two bots that answer alike get
 identical streams; `Person.moves` records the stream (ids left out) for comparing runs.
 
 The policy (after tests/e2e/walk.py): /start; at a message with a keyboard, press the
-first button this person has not pressed at that keyboard yet (when all were pressed,
-the last one, which ends loops); at the main menu, start that scan at a place that
-depends on the person, so people spread over the modules; at a message without a
+first button this person has not pressed at that question (the same text and buttons)
+yet (when all were pressed, the last one, which ends loops); at the main menu, start
+that scan at a place that depends on the person, so people spread over the modules; at
+a message without a
 keyboard (a question that takes words), type "fine", and if the bot asks again, "5",
 then "yes" (a text, a number and a yes/no question all get an answer they accept).
 
@@ -112,7 +113,7 @@ class Person:
         at_menu = MENU_LABEL in labels
         if at_menu:
             self.menus_seen += 1
-        pressed = self._pressed.setdefault(labels, set())
+        pressed = self._pressed.setdefault((shown.text, *labels), set())
         order = buttons
         if at_menu:
             offset = self.index % min(MENU_SPREAD, len(buttons))
