@@ -156,7 +156,7 @@ def report(per_update: dict[int, list[float]], flushes: list[tuple[int, float, f
           f" {'updates/s if flushed every update':>34}")
     for people, seconds, mib in flushes:
         print(f"{people:>14,} {seconds:>8.2f} {mib:>9,.0f} {1e6 * seconds / people:>10.2f}"
-              f" {1 / seconds:>34,.1f}")
+              f" {1 / seconds:>34,.3g}")
     people, seconds, _ = flushes[-1]
     if seconds > budget:
         print(f"a flush exceeded {budget:g} s at {people:,} people")
