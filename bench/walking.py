@@ -40,10 +40,16 @@ class Run:
     moves: dict[int, list[str]] = field(default_factory=dict)
     streams: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     hops: int | None = None
+    cpu_seconds: float = 0.0  # the process's CPU time (all threads): steadier under load
 
     @property
     def per_second(self) -> float:
         return self.updates / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        """CPU microseconds per update."""
+        return 1e6 * self.cpu_seconds / self.updates
 
     @property
     def calls_per_update(self) -> float:
@@ -101,16 +107,16 @@ async def walk(variant: Variant, people: int, steps: int, *,
                 raw = person.next_update()
 
     hop_base = hops() if hops else 0
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     try:
         await asyncio.gather(*(one(p) for p in crowd))
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     finally:
         await variant.stop()
     updates = sum(len(s) for s in replay.values()) if replay is not None else people * steps
     return Run(variant.name, seconds, updates, Counter(variant.api.calls),
                variant.api.server_seconds, {p.index: p.moves for p in crowd}, streams,
-               hops() - hop_base if hops else None)
+               hops() - hop_base if hops else None, cpu)
 
 
 def machine() -> str:
