@@ -63,10 +63,13 @@ def print_profile(make_run: Callable[[], Awaitable[Any]], label: str) -> None:
     print("own time by owner: " + ", ".join(
         f"{name} {100 * own / total:.0f}%" for name, own in
         sorted(shares.items(), key=lambda kv: -kv[1])))
-    for title, index in (("cumulative", 2), ("own time (tottime)", 1)):
-        print(f"\ntop {TOP} by {title}")
+    ours = {k: v for k, v in entries.items() if owner(k[0]) == "ours"}
+    for title, index, pool, top in (("cumulative", 2, entries, TOP),
+                                     ("own time (tottime)", 1, entries, TOP),
+                                     ("own time, ours (bot/) only", 1, ours, 15)):
+        print(f"\ntop {top} by {title}")
         print(f"{'owner':<8} {'calls':>9} {'own s':>7} {'cum s':>7} {'cum µs/upd':>10}  function")
-        ranked = sorted(entries.items(), key=lambda kv: -kv[1][index])[:TOP]
+        ranked = sorted(pool.items(), key=lambda kv: -kv[1][index])[:top]
         for key, (calls, own, cumulative) in ranked:
             print(f"{owner(key[0]):<8} {calls:>9,} {own:>7.2f} {cumulative:>7.2f} "
                   f"{1e6 * cumulative / max(updates, 1):>10,.0f}  {_where(key)[:90]}")
