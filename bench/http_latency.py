@@ -52,7 +52,10 @@ from bench.figures import (  # noqa: E402
     seconds_text,
     table,
 )
+from bot.config import DEFAULT_REPLY_RATE  # noqa: E402
+from bot.tg.pacing import CHAT_BURST  # noqa: E402
 
+PER_CHAT_SECOND = CHAT_BURST + 1  # a reply's burst, then one a second
 FULL = {5: 6.0, 20: 12.0, 200: 12.0}  # people -> seconds of acting (+ 2 x --think)
 QUICK = {5: 2.0}
 MODES = ("polling", "webhook")
@@ -110,8 +113,9 @@ def report(results: dict[tuple[str, int, str], Result], think: float) -> None:
                   "last p50", "last p99", "API calls/action"], rows), sep="\n")
     print("\nrelbot's Bot API calls per action, by method")
     print(*calls, sep="\n")
-    print("\nTelegram's limits: sendMessage in the busiest second (limit ~30 overall, "
-          "~1 per chat with short bursts)")
+    print("\nsendMessage in the busiest second (Telegram: ~1 a second per chat with short "
+          "bursts; ~30 a second for bulk notifications, which relbot keeps for background "
+          f"sends; replies to people who just wrote: REPLY_RATE, {DEFAULT_REPLY_RATE:g})")
     print(*table(["mode", "people", "bot", "overall", "one chat"], busiest), sep="\n")
     print("\nTargets (relbot)" + ("" if len(results) > 4 else ": with 20 and 200 people only"))
     for mode in ("polling", "webhook"):
@@ -129,9 +133,11 @@ def report(results: dict[tuple[str, int, str], Result], think: float) -> None:
             result = results.get((mode, people, "relbot"))
             if result is not None:
                 overall, one_chat = limits(result.sends)
-                print(f"- {mode}, {people} people, inside Telegram's limits: busiest second "
-                      f"{overall} sendMessage overall (<= 30: {'yes' if overall <= 30 else 'NO'}),"
-                      f" {one_chat} to one chat")
+                print(f"- {mode}, {people} people, inside the limits relbot keeps: busiest "
+                      f"second {overall} sendMessage overall (<= REPLY_RATE "
+                      f"{DEFAULT_REPLY_RATE:g}: {'yes' if overall <= DEFAULT_REPLY_RATE else 'NO'})"
+                      f", {one_chat} to one chat (<= {PER_CHAT_SECOND}, a reply's burst and "
+                      f"1/s: {'yes' if one_chat <= PER_CHAT_SECOND else 'NO'})")
     print(f"\nmachine: {machine()}; relbot on SQLite, the programme's dialogues")
     print(f"command: {command_line()}")
 

@@ -81,6 +81,9 @@ def test_code_is_ruff_clean() -> None:
                                    "bench/assemble.py",
                                    "bench/http_latency.py",
                                    "bench/sqlite_hops.py",
+                                   "bench/inprocess.py",
+                                   "bench/growth.py",
+                                   "bench/memory.py",
                                    pytest.param("bench/postgres_trips.py", marks=NEEDS_POSTGRES),
                                    pytest.param("bench/replicas.py", marks=NEEDS_POSTGRES)])
 def test_benchmarks_run_in_smoke_mode(bench: str) -> None:
