@@ -110,9 +110,10 @@ def report(runs: dict[str, list[Run]], people: int, steps: int) -> None:
             f"{'ok' if cpu >= target else 'MISSED'} (CPU)")
         print(f"  vs {chosen[kind].name:<46} per update {wall:>5.2f}x wall, {cpu:>5.2f}x CPU;"
               f" per Bot API call {wall * calls:>5.2f}x wall{verdict}")
-    print("relbot (d) runs without Telegram's rate limits (no AIORateLimiter, per-chat pacing "
-          "off), so it also makes no 'typing' actions; the retention, reminder and menu jobs "
-          "are not started. (b) and (c) run relbot's core (take_turn, render) in one handler.")
+    print("relbot (d) runs without Telegram's rate limits (the sender's budget and per-chat "
+          "pacing unlimited), so it also makes no 'typing' actions; the retention, reminder "
+          "and menu jobs are not started. (b) and (c) run relbot's core (take_turn, render) "
+          "in one handler.")
 
 
 def profile(people: int, steps: int, folder: Path) -> None:

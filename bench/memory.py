@@ -10,9 +10,9 @@ rules (bot/privacy/retention.py) run, says how large the database gets.
     .venv/bin/python bench/memory.py            # 10,000 and 100,000 conversations
     .venv/bin/python bench/memory.py --quick    # a smoke run, a few seconds
 
-Process: the real parts (`bench/variants.py` Relbot, with python-telegram-bot's
-AIORateLimiter wired in as `relbot run` wires it, its limits set so they never wait)
-take N people one step each (/start: each is then at the welcome's first question).
+Process: the real parts (`bench/variants.py` Relbot, the sender's pacing and budget
+wired in, their limits set so they never wait) take N people one step each (/start:
+each is then at the welcome's first question).
 Memory is measured with tracemalloc (allocations made by the bench's own fake
 Telegram and people are left out) and as RSS (less tracemalloc's own bookkeeping),
 after the sender's idle sweep. Every dict, set, list or deque held by the running
@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from people import Person, UpdateIds
-from telegram.ext import AIORateLimiter
 from variants import Relbot, bench_keys
 from walking import command, compiled_and_screen, machine
 
@@ -64,7 +63,7 @@ def containers(variant: Relbot) -> dict[str, int]:
         "sender": variant.sender, "receiver": variant.receiver, "router": variant.router,
         "conversation": variant.conversation, "store": variant.store, "bot": variant.bot,
         "homework": variant.router.homework, "privacy desk": variant.router.desk,
-        "rate limiter": variant.bot.rate_limiter}
+        "pacer": variant.sender.pacer, "budget": variant.sender.budget}
     sizes: dict[str, int] = {}
     for part, obj in parts.items():
         if obj is None:
@@ -97,7 +96,7 @@ def held_at(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int 
 
 
 def _short(filename: str) -> str:
-    for marker in ("/site-packages/", "/bench-inproc/", "/lib/python3"):
+    for marker in ("/site-packages/", "/bench/", "/lib/python3"):
         if marker in filename:
             return filename.split(marker, 1)[1]
     return filename
@@ -107,9 +106,7 @@ async def in_progress(people: int, folder: Path, compiled: Any, screen: Any,
                       sweep_every: float) -> tuple[int, int, dict[str, int], float, list[str]]:
     """(traced bytes, RSS bytes) held for `people` conversations, the containers, seconds,
     the allocation sites that hold the most."""
-    limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)  # wired, never waits
-    variant = Relbot(compiled, screen, folder / f"memory-{people}.sqlite3", keep_chats=False,
-                     rate_limiter=limiter)
+    variant = Relbot(compiled, screen, folder / f"memory-{people}.sqlite3", keep_chats=False)
     variant.sender.sweep_every = sweep_every
     await variant.start()
     ids = UpdateIds()

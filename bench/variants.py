@@ -14,7 +14,7 @@ API, so a person's next move sees the whole reply.
 - `Relbot`: the real parts wired as `bot.tg.app._serve_with_store` wires them, with the
   in-memory API: a SQLite store (with its data key, as `relbot run` opens it), ExtBot,
   Conversation, Router, Receiver, Sender; raw updates go to `Receiver.receive` (as the
-  webhook hands them over). Telegram's limits are switched off (no AIORateLimiter, no
+  webhook hands them over). Telegram's limits are switched off (an unlimited budget and
   per-chat pacing): they are Telegram's cost, not ours. `build_sender` is the one place
   that knows the Sender's constructor.
 """
@@ -50,6 +50,7 @@ from bot.privacy.keyring import KeyRing, new_key_entry
 from bot.safety import Screen
 from bot.storage import Store, open_store
 from bot.tg.handlers import INTENT_COMMANDS, Router
+from bot.tg.pacing import SendBudget
 from bot.tg.receiver import Receiver, Verdict
 from bot.tg.render import render
 from bot.tg.sender import Sender
@@ -207,7 +208,8 @@ async def _typed_call(bot: Any, method: str, params: dict[str, Any]) -> None:
 def build_sender(bot: ExtBot[None], store: Store) -> Sender:
     """The Sender as `bot.tg.app` builds it, with Telegram's per-chat pacing switched off.
     (The one place to adapt when Sender's constructor changes.)"""
-    return Sender(bot, store, rate=UNLIMITED, burst=int(UNLIMITED))
+    return Sender(bot, store, rate=UNLIMITED, burst=int(UNLIMITED),
+                  budget=SendBudget(UNLIMITED, UNLIMITED))
 
 
 class Relbot:
@@ -216,14 +218,13 @@ class Relbot:
     name = "(d) relbot, SQLite, durable per step"
 
     def __init__(self, compiled: CompiledBundle, screen: Screen, database: Path, *,
-                 keep_chats: bool = True, rate_limiter: Any = None,
+                 keep_chats: bool = True,
                  clock: Any = None) -> None:
         self.api = InMemoryBotApi(keep_chats=keep_chats)
         # A data key, as `relbot run` has (there from a key file): sessions are sealed.
         self.store = open_store(f"sqlite:///{database}", clock=clock,
                                 keys=bench_keys())
-        self.bot: ExtBot[None] = ExtBot(TOKEN, request=self.api, get_updates_request=self.api,
-                                        rate_limiter=rate_limiter)
+        self.bot: ExtBot[None] = ExtBot(TOKEN, request=self.api, get_updates_request=self.api)
         self.sender = build_sender(self.bot, self.store)
         self.conversation = Conversation(self.store, compiled, screen, render)
         self.router = Router(self.conversation, self.sender)
