@@ -179,8 +179,9 @@ def compare(person: Person, clean: Clean, db: Database, fake: FakeTelegram,
             problems.append(f"message {i}: never became {final!r}: {[m.text for m in group]}")
     if len(groups) > len(clean.messages):
         problems.append(f"extra messages: {[original(g[0]) for g in groups[len(clean.messages):]]}")
-    recorded = {row[0] for row in db.query(  # the sends the bot knows went out
-        "SELECT message_id FROM outbox WHERE user_id = ? AND status = 'sent'", person.id)}
+    recorded = {row[0] for row in db.query(  # the sends the bot knows went out (an edit's
+        "SELECT message_id FROM outbox WHERE user_id = ? AND status = 'sent'"  # row holds
+        " AND method LIKE 'send%'", person.id)}  # the id of the message it edited)
     doubles = doubles_in_flight = 0
     for group in (g for g in groups if len(g) > 1):
         in_flight = [m for m in group if m.message_id not in recorded

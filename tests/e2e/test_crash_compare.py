@@ -53,10 +53,11 @@ class Chat:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return int(json.load(answer)["result"]["message_id"])
 
-    def row(self, status: str, message_id: int | None = None, error: str | None = None) -> None:
+    def row(self, status: str, message_id: int | None = None, error: str | None = None,
+            method: str = "sendMessage") -> None:
         self.conn.execute("INSERT INTO outbox (user_id, method, status, message_id, last_error)"
-                          " VALUES (?, 'sendMessage', ?, ?, ?)",
-                          (self.person.id, status, message_id, error))
+                          " VALUES (?, ?, ?, ?, ?)",
+                          (self.person.id, method, status, message_id, error))
         self.conn.commit()
 
     def kill(self) -> None:
@@ -80,6 +81,16 @@ def test_a_send_in_flight_at_a_kill_and_its_recorded_resend_is_forgiven(chat: Ch
     chat.kill()
     chat.row("sent", chat.send("Which?"))
     outcome = chat.judge("Hi", "Which?")
+    assert (outcome.equal, outcome.doubles, outcome.doubles_in_flight) == (True, 1, 1)
+
+
+def test_an_edit_of_the_copy_in_flight_does_not_make_it_recorded(chat: Chat) -> None:
+    """The person tapped the first copy: the edit's row holds that copy's id."""
+    first = chat.send("Which?")
+    chat.kill()
+    chat.row("sent", chat.send("Which?"))
+    chat.row("sent", first, method="editMessageText")
+    outcome = chat.judge("Which?")
     assert (outcome.equal, outcome.doubles, outcome.doubles_in_flight) == (True, 1, 1)
 
 
