@@ -179,9 +179,11 @@ def compare(person: Person, clean: Clean, db: Database, fake: FakeTelegram,
             problems.append(f"message {i}: never became {final!r}: {[m.text for m in group]}")
     if len(groups) > len(clean.messages):
         problems.append(f"extra messages: {[original(g[0]) for g in groups[len(clean.messages):]]}")
-    recorded = {row[0] for row in db.query(  # the sends the bot knows went out (an edit's
-        "SELECT message_id FROM outbox WHERE user_id = ? AND status = 'sent'"  # row holds
-        " AND method LIKE 'send%'", person.id)}  # the id of the message it edited)
+    # The sends the bot knows went out. Only sends: an edit's row holds the id of the message
+    # it edited, which may be a kill's copy in flight (the person tapped that copy).
+    recorded = {row[0] for row in db.query(
+        "SELECT message_id FROM outbox WHERE user_id = ? AND status = 'sent'"
+        " AND method LIKE 'send%'", person.id)}
     doubles = doubles_in_flight = 0
     for group in (g for g in groups if len(g) > 1):
         in_flight = [m for m in group if m.message_id not in recorded
