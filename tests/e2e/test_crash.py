@@ -87,22 +87,30 @@ def kill_while_walking(bot: BotProcess, walkers: list[Walker],
     marks = sorted(chance.uniform(0.05, 0.45) for _ in range(KILLS))
     starts = [time.time()]
     restart(bot)
+    ready = [time.time()]  # when each process reached Telegram
     errors: list[BaseException] = []
     walking = threading.Thread(target=lambda: errors.extend(walk_all(walkers)))
     walking.start()
+
+    def timeline() -> str:
+        return (f"at {time.time() - starts[0]:.1f} s; processes started at "
+                f"{[round(t - starts[0], 1) for t in starts]} s, each up after "
+                f"{[round(r - s, 1) for s, r in zip(starts, ready, strict=False)]} s")
+
     for mark in marks:
         time.sleep(chance.uniform(0.1, 0.6))  # into this process's life
         wait_until(lambda m=mark: sum(len(w.seen) for w in walkers) >= m * total
                    or not walking.is_alive(), timeout=300, what=f"{mark:.0%} of the walks")
         done = sum(len(w.seen) for w in walkers)
-        assert walking.is_alive(), errors[0] if errors else (
+        assert walking.is_alive(), f"{errors[0]}; {timeline()}" if errors else (
             f"the walks ended before kill {len(starts)} (at {mark:.0%}): {done}/{total} "
             f"actions, {time.time() - starts[0]:.1f} s")
         bot.kill()
         starts.append(time.time())
         restart(bot)
+        ready.append(time.time())
     walking.join(300)
-    assert not errors, errors[0]
+    assert not errors, f"{errors[0]}; {timeline()}"
     return starts
 
 
