@@ -15,6 +15,7 @@ import json
 import sqlite3
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,10 @@ class Chat:
 
 
 @pytest.fixture
-def chat(fake: FakeTelegram, tmp_path: Path) -> Chat:
-    return Chat(fake, tmp_path / "judge.sqlite3")
+def chat(fake: FakeTelegram, tmp_path: Path) -> Iterator[Chat]:
+    chat = Chat(fake, tmp_path / "judge.sqlite3")
+    yield chat
+    chat.conn.close()
 
 
 def test_a_send_in_flight_at_a_kill_and_its_recorded_resend_is_forgiven(chat: Chat) -> None:
