@@ -24,6 +24,7 @@ from bot.privacy.keyring import KeyRing
 from bot.storage.homework import HomeworkStore
 from bot.storage.migrations import Upgrade
 from bot.storage.models import (
+    SUPERSEDED,
     Clock,
     OutboxBacklog,
     OutboxItem,
@@ -51,8 +52,6 @@ __all__ = [
 #: Telegram hiccup of a few minutes while a poison row never blocks a chat for long.
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_PENDING_LIMIT = 1000
-#: `last_error` of a row a safety reply made obsolete (status dead, never sent).
-SUPERSEDED = "superseded by a safety reply"
 _MAX_ERROR_CHARS = 2000
 
 #: The same statement for both dialects (uses the partial index on pending rows).

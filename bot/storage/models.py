@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeAlias
 from bot.storage.sealing import Codec, Unreadable
 
 __all__ = [
+    "SENDABLE",
+    "SUPERSEDED",
     "Clock",
     "Consent",
     "JSONValue",
@@ -29,6 +31,12 @@ __all__ = [
     "Record",
     "UserRecord",
 ]
+
+#: `last_error` of a row a safety reply made obsolete (status dead: not to be sent).
+SUPERSEDED = "superseded by a safety reply"
+#: Rows a successful send may be recorded on: pending ones, and one superseded while its
+#: call was already in flight (Telegram has it: it is sent, and keeps no text).
+SENDABLE = f"(status = 'pending' OR (status = 'dead' AND last_error = '{SUPERSEDED}'))"
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 Clock: TypeAlias = Callable[[], datetime]

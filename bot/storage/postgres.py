@@ -43,6 +43,7 @@ from bot.storage.migrations import (
     to_apply,
 )
 from bot.storage.models import (
+    SENDABLE,
     Clock,
     Consent,
     OutboxBacklog,
@@ -79,15 +80,16 @@ RETURNING *"""
 # never touch the same row.
 _MARK_SENT = """
 WITH forgotten AS (
-    DELETE FROM outbox AS o WHERE o.id = $3 AND o.status = 'pending'
+    DELETE FROM outbox AS o WHERE o.id = $3 AND {SENDABLE}
       AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = o.user_id)
     RETURNING o.id),
 sent AS (
-    UPDATE outbox AS o SET status = 'sent', message_id = $1, finished_at = $2, params = '{}'
-    WHERE o.id = $3 AND o.status = 'pending'
+    UPDATE outbox AS o SET status = 'sent', message_id = $1, finished_at = $2, params = '{{}}'
+    WHERE o.id = $3 AND {SENDABLE}
       AND EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = o.user_id)
     RETURNING o.id)
-SELECT (SELECT COUNT(*) FROM forgotten) + (SELECT COUNT(*) FROM sent)"""
+SELECT (SELECT COUNT(*) FROM forgotten) + (SELECT COUNT(*) FROM sent)""".format(
+    SENDABLE=SENDABLE.replace("status", "o.status").replace("last_error", "o.last_error"))
 # Uses the index on finished_at: only the last few seconds of the whole outbox are read.
 _RECENT_SENDS = (
     "SELECT finished_at FROM outbox WHERE finished_at >= $2 AND chat_id = $1"

@@ -5,6 +5,8 @@ Timestamps are fixed-width ISO-8601 UTC text, so comparing text compares times.
 
 from __future__ import annotations
 
+from bot.storage.models import SENDABLE
+
 __all__ = [
     "PENDING_ALL",
     "PENDING_CHAT",
@@ -36,11 +38,11 @@ RETURNING *"""
 # its own (autocommit) transaction: the usual case is the first alone.
 _MARK_SENT = (
     "UPDATE outbox SET status = 'sent', message_id = ?, finished_at = ?, params = '{}'"
-    " WHERE id = ? AND status = 'pending'"
+    f" WHERE id = ? AND {SENDABLE}"
     " AND EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
 )
 _FORGET_SENT_OF_UNKNOWN = (
-    "DELETE FROM outbox WHERE id = ? AND status = 'pending'"
+    f"DELETE FROM outbox WHERE id = ? AND {SENDABLE}"
     " AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = outbox.user_id)"
 )
 _RECENT_SENDS = (

@@ -14,7 +14,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.storage import SUPERSEDED, OutboxStatus, PostgresStore, SQLiteStore, Store
+from bot.storage import (
+    SUPERSEDED,
+    OutboxStatus,
+    PostgresStore,
+    SQLiteStore,
+    Store,
+    UserRecord,
+)
 from bot.storage.migrations import (
     POSTGRES_MIGRATIONS,
     POSTGRES_SCHEMA_VERSION_TABLE,
@@ -51,13 +58,33 @@ async def test_a_safety_reply_supersedes_the_queued_ones_of_its_chat_only(
     [urgent] = await store.pending(chat_id=1)
     assert urgent.urgent is True and urgent.params["text"] == "Are you safe right now?"
     assert texts(await store.pending(chat_id=2)) == ["other"]
-    assert await store.mark_sent(first.id, 1) is False  # superseded: never to be sent
     rows = await backend.outbox_rows(store, 1)
     assert [(r["status"], r["last_error"], bool(r["urgent"])) for r in rows] == [
         ("dead", SUPERSEDED, False), ("dead", SUPERSEDED, False), ("dead", SUPERSEDED, False),
         ("pending", None, True),
     ]
     assert all(r["finished_at"] is not None for r in rows[:3])
+    # The first one's call was already in flight when the safety turn came: Telegram has
+    # it, so its send is recorded (like every sent row of a person the store does not
+    # know, here, it is removed, text and all), and only once.
+    assert await store.mark_sent(first.id, 1) is True
+    assert first.id not in [r["id"] for r in await backend.outbox_rows(store, 1)]
+    assert await store.mark_sent(first.id, 1) is False
+
+
+async def test_a_reply_superseded_while_its_call_was_in_flight_is_recorded_as_sent(
+    store: Store, backend: Backend
+) -> None:
+    async with store.transaction(3) as tx:
+        await tx.save_user(UserRecord(3, 3))
+    await _queue(store, 3, "Pick a path")
+    [in_flight] = await store.pending(chat_id=3)  # the sender is making this call ...
+    assert await _safety_reply(store, 3, "Are you safe?") == 1  # ... when a safety turn comes
+    assert await store.mark_sent(in_flight.id, 41) is True  # Telegram answered: it has it
+    rows = await backend.outbox_rows(store, 3)
+    assert [(r["status"], r["message_id"], r["params"] == "{}") for r in rows] == [
+        ("sent", 41, True), ("pending", None, False)]  # sent, and no text kept
+    assert await store.mark_sent(in_flight.id, 41) is False  # once
 
 
 async def test_replies_after_a_safety_reply_queue_behind_it(store: Store) -> None:
