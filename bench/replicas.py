@@ -122,8 +122,10 @@ def report(results: dict[int, Result], people: int, seconds: float) -> None:
                   "Bot API calls/s", "first p50",
                   "first p99", "last p50", "last p99", "busiest second: sendMessage",
                   "to one chat"], rows), sep="\n")
-    print("\nrelbot splits Telegram's ~30 calls/s per bot evenly across REPLICAS (bot.tg.app), so "
-          "when that limit is what binds, more replicas add availability, not updates/s.")
+    print("\nThe bot's message budgets (REPLY_RATE, 30/s for background sends) are split "
+          "evenly across REPLICAS (bot.tg.app): replicas add availability; they add updates/s "
+          "only where CPU, not the budget or per-chat pacing, is what binds (here all replicas "
+          "share the same 2 cores).")
     print(f"\nmachine: {machine(POSTGRES_URL)}; the programme's dialogues; "
           "balancer: tests/e2e/balancer.py")
     print(f"command: {command_line()}")
