@@ -63,12 +63,15 @@ class CommandMenu:
 
 
 async def register_commands(bot: Bot, compiled: CompiledBundle) -> CommandMenu:
-    """The command menu in every language (English also as the default), set or retrying."""
+    """The command menu in every language (English also as the default), set or retrying.
+    A command whose description the dialogues do not define (`cmd_<name>` in
+    `_global.yaml`) is left out of the menu, never shown as its key; it still works."""
+    listed = [name for name in COMMANDS if f"cmd_{name}" in compiled.strings]
     menus: Menus = []
     for language in (None, *compiled.config.languages):
         lang = language or "en"
         menus.append((language, [BotCommand(name, compiled.string(f"cmd_{name}", lang))
-                                 for name in COMMANDS]))
+                                 for name in listed]))
     menu = CommandMenu(bot, menus)
     await menu.register()
     return menu
